@@ -1,0 +1,85 @@
+"""sparktune: Hyperopt-compatible hyperparameter tuning, in parallel on Apache Spark.
+
+Change ``hyperopt`` to ``sparktune`` in your imports and everything runs::
+
+    from sparktune import fmin, tpe, hp, STATUS_OK, Trials, SparkTrials
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from . import early_stop, exceptions, hp, progress, pyll, rand
+from .fmin import fmin, fmin_pass_expr_memo_ctrl, generate_trials_to_calculate
+from .objective import (
+    STATUS_FAIL,
+    STATUS_NEW,
+    STATUS_OK,
+    STATUS_RUNNING,
+    STATUS_STRINGS,
+    STATUS_SUSPENDED,
+    Ctrl,
+    Domain,
+)
+from .space import space_eval
+from .trials import (
+    JOB_STATE_CANCEL,
+    JOB_STATE_DONE,
+    JOB_STATE_ERROR,
+    JOB_STATE_NEW,
+    JOB_STATE_RUNNING,
+    JOB_STATES,
+    JOB_VALID_STATES,
+    Trials,
+    TrialState,
+    trials_from_docs,
+)
+
+if TYPE_CHECKING:
+    from .spark import SparkTrials
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "STATUS_FAIL",
+    "STATUS_NEW",
+    "STATUS_OK",
+    "STATUS_RUNNING",
+    "STATUS_STRINGS",
+    "STATUS_SUSPENDED",
+    "JOB_STATE_CANCEL",
+    "JOB_STATE_DONE",
+    "JOB_STATE_ERROR",
+    "JOB_STATE_NEW",
+    "JOB_STATE_RUNNING",
+    "JOB_STATES",
+    "JOB_VALID_STATES",
+    "Ctrl",
+    "Domain",
+    "SparkTrials",
+    "TrialState",
+    "Trials",
+    "early_stop",
+    "exceptions",
+    "fmin",
+    "fmin_pass_expr_memo_ctrl",
+    "generate_trials_to_calculate",
+    "hp",
+    "partial",
+    "progress",
+    "pyll",
+    "rand",
+    "space_eval",
+    "trials_from_docs",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # SparkTrials lives in a module that needs pyspark; load it only when asked for.
+    if name == "SparkTrials":
+        from .spark import SparkTrials
+
+        return SparkTrials
+    raise AttributeError(f"module 'sparktune' has no attribute {name!r}")

@@ -1,0 +1,84 @@
+"""Error types raised by sparktune.
+
+Names that exist in Hyperopt (``AllTrialsFailed``, ``InvalidLoss``, ...) keep their names so
+that ``except hyperopt.exceptions.X`` clauses keep working after the import swap.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SparktuneError",
+    "InvalidSpaceError",
+    "DuplicateLabel",
+    "InvalidArgumentError",
+    "InvalidTrial",
+    "InvalidResultStatus",
+    "InvalidLoss",
+    "AllTrialsFailed",
+    "TrialCancelled",
+    "TrialTimeout",
+    "TrialError",
+    "JournalError",
+    "SerializationError",
+]
+
+
+class SparktuneError(Exception):
+    """Base class of every error sparktune raises on purpose."""
+
+
+class InvalidSpaceError(SparktuneError, ValueError):
+    """A search space is malformed (bad bounds, empty choice, wrong label type, ...)."""
+
+
+class DuplicateLabel(InvalidSpaceError):
+    """Two different parameters of one space share a label."""
+
+
+class InvalidArgumentError(SparktuneError, ValueError):
+    """An argument of ``fmin`` or ``Trials`` has a wrong type or value."""
+
+
+class InvalidTrial(SparktuneError, ValueError):
+    """A trial document does not have the shape Hyperopt defines."""
+
+
+class InvalidResultStatus(SparktuneError, ValueError):
+    """An objective returned a result whose ``status`` is not one of ``STATUS_STRINGS``."""
+
+
+class InvalidLoss(SparktuneError, ValueError):
+    """An objective returned a loss that is not a finite number."""
+
+
+class AllTrialsFailed(SparktuneError):
+    """No trial finished with status ``ok``, so there is no best point."""
+
+
+class TrialCancelled(SparktuneError):
+    """A running trial was stopped by ``timeout``, an early stop or an interrupt."""
+
+
+class TrialTimeout(SparktuneError):
+    """A trial ran longer than its per-trial time limit."""
+
+
+class JournalError(SparktuneError):
+    """A trials journal cannot be written or read."""
+
+
+class SerializationError(SparktuneError, TypeError):
+    """An objective or a result cannot be serialized for the place it has to go."""
+
+
+class TrialError(SparktuneError):
+    """An objective raised in another process; carries the original type name and traceback."""
+
+    def __init__(self, tid: int, error: object) -> None:
+        self.tid = tid
+        self.error = error
+        super().__init__(
+            f"trial {tid}: the objective raised {error}\n"
+            "(pass catch_eval_exceptions=True to record failures and go on)\n"
+            f"remote traceback:\n{getattr(error, 'traceback', '')}"
+        )

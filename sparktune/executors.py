@@ -1,0 +1,168 @@
+"""Where trials run: the executor protocol and the in-process executor.
+
+``fmin`` hands an executor :class:`TrialTask` objects and blocks on :meth:`Executor.wait`, which
+returns events (:class:`Started`, :class:`Completion`) as they happen. An executor never decides
+what to run next or when to stop; it only runs what it is given and reports back.
+
+:class:`SerialExecutor` runs trials one at a time on a worker thread, so that the driver can
+stop waiting at a deadline or on Ctrl-C and the running trial can be interrupted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import queue
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .exceptions import TrialCancelled
+from .objective import Domain, Outcome
+
+__all__ = ["TrialTask", "Started", "Completion", "Event", "Executor", "SerialExecutor"]
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """A trial to run: its id and its point (``{label: value}``, choices as indices)."""
+
+    tid: int
+    vals: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A trial began running (optional: executors may go straight to :class:`Completion`)."""
+
+    tid: int
+    time: float
+    worker: str | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A trial finished, well or badly; ``outcome`` says which."""
+
+    tid: int
+    outcome: Outcome
+    start_time: float
+    end_time: float
+    worker: str | None = None
+
+
+Event = Started | Completion
+
+
+class Executor(Protocol):
+    """What ``fmin`` needs from a place that runs trials."""
+
+    def capacity(self) -> int:
+        """How many trials it wants in flight (running + queued) right now."""
+        ...
+
+    def submit(self, tasks: Sequence[TrialTask]) -> None:
+        """Start running ``tasks``; returns at once."""
+        ...
+
+    def wait(self, timeout: float | None) -> list[Event]:
+        """Block until at least one event or ``timeout`` seconds; ``[]`` on timeout."""
+        ...
+
+    def cancel(self, tids: Iterable[int] | None = None) -> None:
+        """Stop these trials (all in flight when ``None``); no events are owed for them."""
+        ...
+
+    def close(self) -> None:
+        """Release threads and resources; the executor is not used afterwards."""
+        ...
+
+
+def drain(events: queue.SimpleQueue[Any], timeout: float | None) -> list[Any]:
+    """Block for the first item of ``events`` (up to ``timeout``), then take all that are ready."""
+    try:
+        first = events.get(timeout=None if timeout is None else max(timeout, 0.0))
+    except queue.Empty:
+        return []
+    out = [first]
+    while True:
+        try:
+            out.append(events.get_nowait())
+        except queue.Empty:
+            return out
+
+
+class SerialExecutor:
+    """Runs trials one after another on a worker thread of this process.
+
+    ``max_queue_len`` trials may be handed out at once (Hyperopt's meaning: the algorithm
+    proposes that many before any result comes back). Cancelling the running trial raises
+    :class:`~sparktune.exceptions.TrialCancelled` inside it at its next Python instruction; a
+    trial blocked in native code finishes in the background and its result is discarded.
+    """
+
+    def __init__(self, domain: Domain, *, max_queue_len: int = 1) -> None:
+        self._domain = domain
+        self._capacity = max(1, int(max_queue_len))
+        self._tasks: queue.SimpleQueue[TrialTask | None] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._cancelled: set[int] = set()
+        self._guard = threading.Lock()
+        self._current: int | None = None
+        self._cancel_all = False
+        self._thread = threading.Thread(target=self._work, name="sparktune-trial", daemon=True)
+        self._thread.start()
+
+    def capacity(self) -> int:
+        return self._capacity
+
+    def submit(self, tasks: Sequence[TrialTask]) -> None:
+        for task in tasks:
+            self._tasks.put(task)
+
+    def wait(self, timeout: float | None) -> list[Event]:
+        return drain(self._events, timeout)
+
+    def cancel(self, tids: Iterable[int] | None = None) -> None:
+        with self._guard:
+            if tids is None:
+                self._cancel_all = True
+                targets = {self._current} if self._current is not None else set()
+            else:
+                targets = set(tids)
+            self._cancelled |= targets
+            if self._current is not None and self._current in self._cancelled:
+                _raise_in_thread(self._thread, TrialCancelled)
+
+    def close(self) -> None:
+        self.cancel()
+        self._tasks.put(None)
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            try:
+                with self._guard:
+                    if self._cancel_all or task.tid in self._cancelled:
+                        continue
+                    self._current = task.tid
+                start = time.time()
+                self._events.put(Started(task.tid, start, "local"))
+                outcome = self._domain.evaluate(task.vals)
+                with self._guard:
+                    self._current = None
+                self._events.put(Completion(task.tid, outcome, start, time.time(), "local"))
+            except TrialCancelled:
+                # Delivered between the objective's return and the guard: the trial is over.
+                with self._guard:
+                    self._current = None
+
+
+def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) -> None:
+    """Ask CPython to raise ``exc_type`` in ``thread`` at its next bytecode."""
+    ident = thread.ident
+    if ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))

@@ -1,0 +1,349 @@
+"""``fmin``: the one driver loop.
+
+The loop asks the algorithm for as many points as the executor has free slots, submits them,
+blocks on the executor's events (never on a clock), records every result in the ``Trials``, and
+checks the stop conditions after each result: ``max_evals``, ``timeout``, ``loss_threshold``,
+``early_stop_fn``, an objective error, Ctrl-C. On stopping, trials still in flight are cancelled
+and marked so; every finished trial stays in the history (and in ``trials_save_file``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import numbers
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from . import journal as _journal
+from . import progress as _progress
+from ._seeding import base_seed, seed_for
+from .exceptions import AllTrialsFailed, InvalidArgumentError, JournalError, TrialError
+from .executors import Completion, Executor, Started, TrialTask
+from .objective import Domain
+from .space import space_eval
+from .trials import Trial, Trials, TrialState
+
+__all__ = ["fmin", "fmin_pass_expr_memo_ctrl", "generate_trials_to_calculate", "space_eval"]
+
+logger = logging.getLogger(__name__)
+
+Algo = Callable[..., Sequence[Mapping[str, Any]]]
+
+
+def fmin_pass_expr_memo_ctrl(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark ``f`` to be called as ``f(expr=..., memo=..., ctrl=...)`` (Hyperopt's decorator)."""
+    f.fmin_pass_expr_memo_ctrl = True  # type: ignore[attr-defined]
+    return f
+
+
+def generate_trials_to_calculate(points: Sequence[Mapping[str, Any]]) -> Trials:
+    """A ``Trials`` whose first trials are ``points`` (``{label: value}``, choices as indices)."""
+    trials = Trials()
+    _insert_points(trials, points, space=None)
+    return trials
+
+
+def _insert_points(trials: Trials, points: Sequence[Mapping[str, Any]], space: Any) -> None:
+    if not isinstance(points, Sequence) or isinstance(points, (str, bytes)):
+        raise InvalidArgumentError(
+            f"points_to_evaluate must be a list of dicts {{label: value}}, got {type(points).__name__}"
+        )
+    for i, point in enumerate(points):
+        if not isinstance(point, Mapping):
+            raise InvalidArgumentError(f"points_to_evaluate[{i}] must be a dict {{label: value}}, got {point!r}")
+        vals = dict(point) if space is None else space.validate_point(point, f"points_to_evaluate[{i}]")
+        labels = tuple(vals) if space is None else space.labels
+        (tid,) = trials.new_trial_ids(1)
+        trials._add(Trial(tid=tid, vals=vals, labels=labels))
+
+
+def _check_count(name: str, value: object, *, allow_zero: bool = True) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or isinstance(value, complex):
+        raise InvalidArgumentError(f"{name} must be a number or None, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if math.isnan(v) or v < 0 or (v == 0 and not allow_zero):
+        raise InvalidArgumentError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+def _annotated(fn: Callable[..., Any]) -> tuple[Callable[[dict[str, Any]], Any], dict[str, Any]]:
+    """Build the space from ``fn``'s annotations and wrap ``fn`` to take it as keywords."""
+    space: dict[str, Any] = {}
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise InvalidArgumentError(f"space='annotated': {fn.__name__} takes *{p.name}; use named parameters only")
+        if p.annotation is p.empty:
+            raise InvalidArgumentError(
+                f"space='annotated': parameter {p.name!r} of {fn.__name__} has no annotation; "
+                f"annotate it with a space, e.g. {p.name}: hp.uniform({p.name!r}, 0, 1)"
+            )
+        space[p.name] = p.annotation
+
+    def call(config: dict[str, Any]) -> Any:
+        return fn(**config)
+
+    call.__name__ = getattr(fn, "__name__", "objective")
+    return call, space
+
+
+def fmin(
+    fn: Callable[..., Any],
+    space: Any,
+    algo: Algo | None = None,
+    max_evals: int | None = None,
+    timeout: float | None = None,
+    loss_threshold: float | None = None,
+    trials: Trials | None = None,
+    rstate: Any = None,
+    allow_trials_fmin: bool = True,
+    pass_expr_memo_ctrl: bool | None = None,
+    catch_eval_exceptions: bool = False,
+    verbose: bool = True,
+    return_argmin: bool = True,
+    points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+    max_queue_len: int = 1,
+    show_progressbar: bool | _progress.ProgressFactory = True,
+    early_stop_fn: Callable[..., Any] | None = None,
+    trials_save_file: str = "",
+) -> Any:
+    """Minimise ``fn`` over ``space``; Hyperopt's ``fmin`` with the same arguments and results.
+
+    Returns the best point as ``{label: value}`` with choice indices (``return_argmin=True``)
+    or built from the space (``return_argmin=False``). ``max_evals`` counts every trial in
+    ``trials``, so passing trials from an earlier run continues it. ``timeout`` (seconds) also
+    stops the trials that are running when it expires.
+    """
+    if allow_trials_fmin and trials is not None and type(trials).fmin is not Trials.fmin:
+        return trials.fmin(
+            fn, space, algo=algo, max_evals=max_evals, timeout=timeout, loss_threshold=loss_threshold,
+            rstate=rstate, pass_expr_memo_ctrl=pass_expr_memo_ctrl, catch_eval_exceptions=catch_eval_exceptions,
+            verbose=verbose, return_argmin=return_argmin, points_to_evaluate=points_to_evaluate,
+            max_queue_len=max_queue_len, show_progressbar=show_progressbar, early_stop_fn=early_stop_fn,
+            trials_save_file=trials_save_file,
+        )  # fmt: skip
+
+    # ----- validate everything before any evaluation ----------------------------------------
+    if not callable(fn):
+        raise InvalidArgumentError(f"fn must be callable, got {type(fn).__name__}")
+    if isinstance(space, str):
+        if space != "annotated":
+            raise InvalidArgumentError(f"space must be a search space or 'annotated', got the string {space!r}")
+        fn, space = _annotated(fn)
+    if algo is None:
+        from . import tpe
+
+        algo = tpe.suggest
+    if not callable(algo):
+        raise InvalidArgumentError(
+            f"algo must be a suggest function such as tpe.suggest or rand.suggest, got {type(algo).__name__} {algo!r}"
+        )
+    _check_count("max_evals", max_evals)
+    _check_count("timeout", timeout)
+    if loss_threshold is not None and (
+        isinstance(loss_threshold, bool) or not isinstance(loss_threshold, numbers.Real)
+    ):
+        raise InvalidArgumentError(f"loss_threshold must be a number or None, got {loss_threshold!r}")
+    if isinstance(max_queue_len, bool) or not isinstance(max_queue_len, int) or max_queue_len < 1:
+        raise InvalidArgumentError(f"max_queue_len must be an int >= 1, got {max_queue_len!r}")
+    if early_stop_fn is not None and not callable(early_stop_fn):
+        raise InvalidArgumentError(f"early_stop_fn must be callable or None, got {type(early_stop_fn).__name__}")
+    if trials is not None and not isinstance(trials, Trials):
+        raise InvalidArgumentError(f"trials must be a sparktune Trials (or SparkTrials), got {type(trials).__name__}")
+    if not isinstance(trials_save_file, (str, os.PathLike)):
+        raise InvalidArgumentError(f"trials_save_file must be a path string, got {type(trials_save_file).__name__}")
+    seed = base_seed(rstate)
+    domain = Domain(fn, space, pass_expr_memo_ctrl=pass_expr_memo_ctrl)
+    progress_factory = _progress.resolve(show_progressbar)
+    limit = sys.maxsize if max_evals is None else int(max_evals)
+
+    if trials is None:
+        trials = Trials()
+    writer = _open_save_file(trials, os.fspath(trials_save_file), domain) if trials_save_file else None
+    try:
+        if points_to_evaluate:
+            _insert_points(trials, points_to_evaluate, domain.space)
+        executor = trials._make_executor(domain, max_queue_len=max_queue_len)
+        loop = _Loop(
+            domain=domain, trials=trials, algo=algo, executor=executor, seed=seed, max_evals=limit,
+            deadline=None if timeout is None else time.monotonic() + float(timeout),
+            loss_threshold=loss_threshold, early_stop_fn=early_stop_fn, catch=catch_eval_exceptions,
+        )  # fmt: skip
+        try:
+            with progress_factory(initial=len(trials), total=None if max_evals is None else limit) as bar:
+                loop.run(bar)
+        finally:
+            executor.close()
+    finally:
+        if writer is not None:
+            trials._attach_journal(None)
+            writer.close()
+
+    if verbose:
+        best = trials.best_loss()
+        logger.info("fmin: %d trials, best loss %s (stopped: %s)", len(trials), best, loop.stop_reason)
+    if len(trials) == 0:
+        raise AllTrialsFailed("there are no trials: max_evals=0 and nothing to resume, so there is no best point")
+    if return_argmin:
+        return trials.argmin
+    return space_eval(domain.space, trials.argmin) if trials.best_loss() is not None else None
+
+
+def _open_save_file(trials: Trials, path: str, domain: Domain) -> _journal.JournalWriter:
+    """Resume from ``path`` if it exists, then journal every change of ``trials`` to it."""
+    fingerprint = domain.space.fingerprint()
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        header, records = _journal.read_journal(path)
+        if header.get("space") not in (None, fingerprint):
+            raise JournalError(
+                f"trials_save_file {path!r} was written for a different search space "
+                f"(labels {header.get('labels')}, now {list(domain.space.labels)}); "
+                "use a new file for the new space, or the space that wrote this file"
+            )
+        known = set(trials.tids)
+        trials._load_records(r for r in records if int(r["tid"]) not in known)
+        for record in trials.records:
+            if not record.state.finished:
+                trials._requeue(record.tid)
+        logger.info("resumed %d trials from %s", len(records), path)
+        writer = _journal.JournalWriter(path, {})
+        fresh: list[Trial] = []
+    else:
+        writer = _journal.JournalWriter(path, {"space": fingerprint, "labels": list(domain.space.labels)})
+        fresh = trials.records
+    for record in fresh:
+        writer.append(record.to_record())
+    trials._attach_journal(writer)
+    return writer
+
+
+class _Loop:
+    """State of one ``fmin`` call; :meth:`run` is the loop."""
+
+    def __init__(
+        self,
+        *,
+        domain: Domain,
+        trials: Trials,
+        algo: Algo,
+        executor: Executor,
+        seed: int,
+        max_evals: int,
+        deadline: float | None,
+        loss_threshold: float | None,
+        early_stop_fn: Callable[..., Any] | None,
+        catch: bool,
+    ) -> None:
+        self.domain = domain
+        self.trials = trials
+        self.algo = algo
+        self.executor = executor
+        self.seed = seed
+        self.max_evals = max_evals
+        self.deadline = deadline
+        self.loss_threshold = loss_threshold
+        self.early_stop_fn = early_stop_fn
+        self.early_stop_args: list[Any] = []
+        self.catch = catch
+        self.in_flight: set[int] = set()
+        # Trials waiting to run that no loop submitted yet (points_to_evaluate, a resumed run).
+        self.queued = deque(r.tid for r in trials.records if r.state is TrialState.NEW)
+        self.stop_reason: str | None = None
+        self.algo_exhausted = False
+
+    def _propose(self, n: int) -> list[int]:
+        ids = self.trials.new_trial_ids(n)
+        seed = seed_for(self.seed, ids[0])
+        docs = self.algo(ids, self.domain, self.trials, seed)
+        if not docs:
+            self.algo_exhausted = True
+            return []
+        tids = self.trials.insert_trial_docs(docs)
+        for tid in tids:
+            self.trials.trial(tid).seed = seed
+        return tids
+
+    def _fill(self) -> None:
+        free = self.executor.capacity() - len(self.in_flight)
+        if free <= 0:
+            return
+        tids = [self.queued.popleft() for _ in range(min(free, len(self.queued)))]
+        budget = self.max_evals - len(self.trials)
+        if len(tids) < free and budget > 0 and not self.algo_exhausted:
+            tids += self._propose(min(free - len(tids), budget))
+        if tids:
+            self.in_flight.update(tids)
+            self.executor.submit([TrialTask(t, dict(self.trials.trial(t).vals)) for t in tids])
+
+    def run(self, bar: Any) -> None:
+        failed = 0
+        try:
+            while True:
+                self._fill()
+                if not self.in_flight:
+                    self.stop_reason = "max_evals" if not self.algo_exhausted else "algorithm finished"
+                    return
+                timeout = None if self.deadline is None else self.deadline - time.monotonic()
+                for event in self.executor.wait(timeout):
+                    if isinstance(event, Started):
+                        if event.tid in self.in_flight:
+                            self.trials._mark_running(event.tid, event.worker)
+                        continue
+                    if not isinstance(event, Completion) or event.tid not in self.in_flight:
+                        continue  # a late result of a cancelled trial
+                    self.in_flight.discard(event.tid)
+                    record = self.trials._record_outcome(event.tid, event.outcome, event.worker)
+                    failed += record.loss is None
+                    bar.postfix = self._postfix(failed)
+                    bar.update(1)
+                    if event.outcome.exception is not None and not self.catch:
+                        self._stop("objective raised")
+                        raise event.outcome.exception
+                    if event.outcome.error is not None and not self.catch:
+                        self._stop("objective raised")
+                        raise TrialError(event.tid, event.outcome.error)
+                    if self._should_stop():
+                        return
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    self._stop("timeout")
+                    return
+        except KeyboardInterrupt:
+            self._stop("interrupted")
+            raise
+        except BaseException:
+            self._stop(self.stop_reason or "error")
+            raise
+
+    def _postfix(self, failed: int) -> str:
+        best = self.trials.best_loss()
+        text = f"best loss: {'?' if best is None else f'{best:.6g}'}"
+        if failed:
+            text += f", failed: {failed}"
+        return text
+
+    def _should_stop(self) -> bool:
+        best = self.trials.best_loss()
+        if self.loss_threshold is not None and best is not None and best <= self.loss_threshold:
+            self._stop("loss_threshold")
+            return True
+        if self.early_stop_fn is not None:
+            stop, self.early_stop_args = self.early_stop_fn(self.trials, *self.early_stop_args)
+            if stop:
+                self._stop("early_stop_fn")
+                return True
+        return False
+
+    def _stop(self, reason: str) -> None:
+        """Cancel everything in flight and mark it so."""
+        self.stop_reason = self.stop_reason or reason
+        if self.in_flight:
+            self.executor.cancel(list(self.in_flight))
+            for tid in sorted(self.in_flight):
+                self.trials._mark_cancelled(tid, f"cancelled by fmin ({reason})")
+            self.in_flight.clear()

@@ -1,0 +1,571 @@
+"""Trials: the record of every trial of a run, with Hyperopt-shaped views.
+
+Inside, a trial is a typed :class:`Trial` record and the history is kept as columns
+(:class:`~sparktune.history.History`) for algorithms. For users, ``trials.trials`` and friends
+are the dicts Hyperopt documents (``tid``, ``state``, ``result``, ``misc: {vals, idxs, ...}``),
+kept in sync in place so reading them costs nothing per trial. Every write goes through one lock
+and, when a journal is attached, is appended to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import journal as _journal
+from .exceptions import AllTrialsFailed, InvalidTrial
+from .history import History, HistoryView
+from .objective import STATUS_FAIL, STATUS_NEW, STATUS_OK, ErrorInfo, Outcome
+
+if TYPE_CHECKING:
+    from .executors import Executor
+    from .objective import Domain
+
+__all__ = [
+    "TrialState",
+    "Trial",
+    "Trials",
+    "JOB_STATE_NEW",
+    "JOB_STATE_RUNNING",
+    "JOB_STATE_DONE",
+    "JOB_STATE_ERROR",
+    "JOB_STATE_CANCEL",
+    "JOB_STATES",
+    "JOB_VALID_STATES",
+    "trials_from_docs",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class TrialState(enum.IntEnum):
+    """A trial's lifecycle; the values are Hyperopt's ``JOB_STATE_*`` codes."""
+
+    NEW = 0
+    RUNNING = 1
+    DONE = 2
+    ERROR = 3
+    CANCEL = 4
+
+    @property
+    def finished(self) -> bool:
+        return self >= TrialState.DONE
+
+
+JOB_STATE_NEW = TrialState.NEW.value
+JOB_STATE_RUNNING = TrialState.RUNNING.value
+JOB_STATE_DONE = TrialState.DONE.value
+JOB_STATE_ERROR = TrialState.ERROR.value
+JOB_STATE_CANCEL = TrialState.CANCEL.value
+JOB_STATES = [JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_CANCEL]
+JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}
+
+_CMD = ("domain_attachment", "FMinIter_Domain")
+
+
+def _now() -> dt.datetime:
+    # Hyperopt stores naive UTC datetimes (truncated to milliseconds, as MongoDB would).
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@dataclass
+class Trial:
+    """One trial: its point, state, result and timing."""
+
+    tid: int
+    vals: dict[str, int | float]
+    labels: tuple[str, ...] = ()
+    state: TrialState = TrialState.NEW
+    result: dict[str, Any] = field(default_factory=lambda: {"status": STATUS_NEW})
+    book_time: dt.datetime | None = None
+    refresh_time: dt.datetime | None = None
+    error: ErrorInfo | None = None
+    worker: str | None = None
+    seed: int | None = None
+    spec: Any = None
+    exp_key: str | None = None
+    owner: Any = None
+    workdir: str | None = None
+    version: int = 0
+
+    @property
+    def loss(self) -> float | None:
+        """The loss when the trial finished ``ok``, else ``None``."""
+        if self.state is TrialState.DONE and self.result.get("status") == STATUS_OK:
+            return float(self.result["loss"])
+        return None
+
+    def misc(self) -> dict[str, Any]:
+        labels = self.labels or tuple(self.vals)
+        misc: dict[str, Any] = {
+            "tid": self.tid,
+            "cmd": _CMD,
+            "workdir": self.workdir,
+            "idxs": {k: [self.tid] if k in self.vals else [] for k in labels},
+            "vals": {k: [self.vals[k]] if k in self.vals else [] for k in labels},
+        }
+        if self.error is not None:
+            misc["error"] = (self.error.type, self.error.message)
+        return misc
+
+    def to_doc(self) -> dict[str, Any]:
+        """The Hyperopt trial document."""
+        return {
+            "state": int(self.state),
+            "tid": self.tid,
+            "spec": self.spec,
+            "result": self.result,
+            "misc": self.misc(),
+            "exp_key": self.exp_key,
+            "owner": self.owner,
+            "version": self.version,
+            "book_time": self.book_time,
+            "refresh_time": self.refresh_time,
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        """Plain data for trial files."""
+        return {
+            "tid": self.tid,
+            "state": self.state.name,
+            "vals": self.vals,
+            "labels": list(self.labels),
+            "result": self.result,
+            "book_time": self.book_time,
+            "refresh_time": self.refresh_time,
+            "error": None if self.error is None else vars(self.error),
+            "worker": self.worker,
+            "seed": self.seed,
+            "exp_key": self.exp_key,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Trial:
+        error = record.get("error")
+        return cls(
+            tid=int(record["tid"]),
+            vals=dict(record["vals"]),
+            labels=tuple(record.get("labels") or ()),
+            state=TrialState[record["state"]],
+            result=dict(record["result"]),
+            book_time=record.get("book_time"),
+            refresh_time=record.get("refresh_time"),
+            error=None if error is None else ErrorInfo(**error),
+            worker=record.get("worker"),
+            seed=record.get("seed"),
+            exp_key=record.get("exp_key"),
+        )
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Trial:
+        """Parse a Hyperopt trial document (as returned by ``suggest`` or built by a user)."""
+        try:
+            tid = int(doc["tid"])
+            misc = doc["misc"]
+            raw_vals = misc["vals"]
+            if misc.get("tid", tid) != tid:
+                raise InvalidTrial(f"trial doc tid {tid} differs from misc['tid'] {misc['tid']}")
+            vals: dict[str, int | float] = {}
+            for label, value in raw_vals.items():
+                if isinstance(value, (list, tuple, np.ndarray)):
+                    if len(value) > 1:
+                        raise InvalidTrial(f"trial {tid}: misc['vals'][{label!r}] has {len(value)} values; give 0 or 1")
+                    if len(value) == 0:
+                        continue
+                    value = value[0]
+                vals[label] = value.item() if isinstance(value, np.generic) else value
+            error = misc.get("error")
+            return cls(
+                tid=tid,
+                vals=vals,
+                labels=tuple(raw_vals),
+                state=TrialState(int(doc.get("state", JOB_STATE_NEW))),
+                result=dict(doc.get("result") or {"status": STATUS_NEW}),
+                book_time=doc.get("book_time"),
+                refresh_time=doc.get("refresh_time"),
+                error=None if error is None else ErrorInfo(str(error[0]), str(error[1]), ""),
+                spec=doc.get("spec"),
+                exp_key=doc.get("exp_key"),
+                owner=doc.get("owner"),
+                workdir=misc.get("workdir"),
+                version=int(doc.get("version", 0)),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, InvalidTrial):
+                raise
+            raise InvalidTrial(
+                f"not a valid trial document ({type(err).__name__}: {err}); a trial needs 'tid', 'state', "
+                "'result' and 'misc' with 'vals' ({label: [value]})"
+            ) from err
+
+
+class Trials:
+    """The trials of one or more ``fmin`` runs, in memory (Hyperopt's ``Trials``)."""
+
+    asynchronous = False
+
+    def __init__(self, exp_key: str | None = None, refresh: bool = True) -> None:
+        self._exp_key = exp_key
+        self._lock = threading.RLock()
+        self._records: list[Trial] = []
+        self._docs: list[dict[str, Any]] = []
+        self._row: dict[int, int] = {}
+        self._history = History()
+        self._counts: Counter[TrialState] = Counter()
+        self._best_row: int | None = None
+        self._next_tid = 0
+        self._attachments: dict[int, dict[str, Any]] = {}
+        self._journal: _journal.JournalWriter | None = None
+        self.attachments: dict[str, Any] = {}
+
+    # ----- pickling: locks and open files stay behind -------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_lock"] = None
+        state["_journal"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    # ----- writes ---------------------------------------------------------------------------
+
+    def _changed(self, record: Trial) -> None:
+        """Refresh the views of ``record`` after a change (lock held)."""
+        row = self._row[record.tid]
+        doc = self._docs[row]
+        doc["state"] = int(record.state)
+        doc["result"] = record.result
+        doc["book_time"] = record.book_time
+        doc["refresh_time"] = record.refresh_time
+        if record.error is not None:
+            doc["misc"]["error"] = (record.error.type, record.error.message)
+        loss = record.loss
+        self._history.update(row, int(record.state), loss)
+        best = self.best_loss()
+        if loss is not None and (best is None or loss < best):
+            self._best_row = row
+        if self._journal is not None:
+            self._journal.append(record.to_record())
+
+    def _add(self, record: Trial) -> None:
+        with self._lock:
+            if record.tid in self._row:
+                raise InvalidTrial(f"a trial with tid {record.tid} is already in these trials")
+            if record.exp_key is None:
+                record.exp_key = self._exp_key
+            row = len(self._records)
+            self._records.append(record)
+            self._docs.append(record.to_doc())
+            self._row[record.tid] = row
+            self._history.append(record.tid, int(record.state), record.vals)
+            self._counts[record.state] += 1
+            self._next_tid = max(self._next_tid, record.tid + 1)
+            self._changed(record)
+
+    def _set_state(self, record: Trial, state: TrialState) -> None:
+        self._counts[record.state] -= 1
+        self._counts[state] += 1
+        record.state = state
+
+    def _mark_running(self, tid: int, worker: str | None = None) -> None:
+        with self._lock:
+            record = self.trial(tid)
+            self._set_state(record, TrialState.RUNNING)
+            record.book_time = record.book_time or _now()
+            record.refresh_time = _now()
+            record.worker = worker
+            record.result = {"status": "running"}
+            self._changed(record)
+
+    def _record_outcome(self, tid: int, outcome: Outcome, worker: str | None = None) -> Trial:
+        with self._lock:
+            record = self.trial(tid)
+            self._set_state(record, TrialState.DONE if outcome.error is None else TrialState.ERROR)
+            record.result = outcome.result
+            record.error = outcome.error
+            record.book_time = record.book_time or _now()
+            record.refresh_time = _now()
+            record.worker = worker or record.worker
+            if outcome.attachments:
+                self._attachments.setdefault(tid, {}).update(outcome.attachments)
+            self._changed(record)
+            return record
+
+    def _mark_cancelled(self, tid: int, reason: str) -> None:
+        with self._lock:
+            record = self.trial(tid)
+            if record.state.finished:
+                return
+            self._set_state(record, TrialState.CANCEL)
+            record.result = {"status": STATUS_FAIL, "failure": {"type": "TrialCancelled", "message": reason}}
+            record.refresh_time = _now()
+            self._changed(record)
+
+    def _requeue(self, tid: int) -> None:
+        """Put an unfinished trial (e.g. in flight when a run was killed) back to NEW."""
+        with self._lock:
+            record = self.trial(tid)
+            self._set_state(record, TrialState.NEW)
+            record.result = {"status": STATUS_NEW}
+            self._changed(record)
+
+    # ----- journal ---------------------------------------------------------------------------
+
+    def _attach_journal(self, writer: _journal.JournalWriter | None) -> None:
+        with self._lock:
+            self._journal = writer
+
+    def save(self, path: str) -> None:
+        """Write every trial to ``path`` atomically (write a temporary file, then rename)."""
+        with self._lock:
+            records = [r.to_record() for r in self._records]
+        _journal.write_snapshot(path, {"exp_key": self._exp_key}, records)
+
+    @classmethod
+    def load(cls, path: str) -> Trials:
+        """Read trials saved by :meth:`save` or written as ``trials_save_file``. Runs no code."""
+        trials = cls()
+        trials._load_records(_journal.read_journal(path)[1])
+        return trials
+
+    def _load_records(self, records: Iterable[Mapping[str, Any]]) -> None:
+        for rec in records:
+            self._add(Trial.from_record(rec))
+
+    # ----- Hyperopt's document API -------------------------------------------------------------
+
+    def new_trial_ids(self, n: int) -> list[int]:
+        with self._lock:
+            start = self._next_tid
+            self._next_tid += n
+            return list(range(start, start + n))
+
+    def new_trial_docs(
+        self, tids: Sequence[int], specs: Sequence[Any], results: Sequence[Any], miscs: Sequence[Any]
+    ) -> list[dict[str, Any]]:
+        if not len(tids) == len(specs) == len(results) == len(miscs):
+            raise InvalidTrial("new_trial_docs: tids, specs, results and miscs must have the same length")
+        return [
+            {
+                "state": JOB_STATE_NEW,
+                "tid": tid,
+                "spec": spec,
+                "result": result,
+                "misc": misc,
+                "exp_key": self._exp_key,
+                "owner": None,
+                "version": 0,
+                "book_time": None,
+                "refresh_time": None,
+            }
+            for tid, spec, result, misc in zip(tids, specs, results, miscs, strict=True)
+        ]
+
+    def insert_trial_doc(self, doc: Mapping[str, Any]) -> int:
+        record = Trial.from_doc(doc)
+        self._add(record)
+        return record.tid
+
+    def insert_trial_docs(self, docs: Iterable[Mapping[str, Any]]) -> list[int]:
+        return [self.insert_trial_doc(d) for d in docs]
+
+    def refresh(self) -> None:
+        """Kept for Hyperopt compatibility: views are always current."""
+
+    def delete_all(self) -> None:
+        with self._lock:
+            journal = self._journal
+            self.__init__(exp_key=self._exp_key)  # type: ignore[misc]
+            self._journal = journal
+
+    def view(self, exp_key: str | None = None, refresh: bool = True) -> Trials:
+        """Trials of one experiment key, as a new ``Trials`` sharing the trial records."""
+        out = Trials(exp_key=exp_key)
+        for r in self._records:
+            if exp_key is None or r.exp_key == exp_key:
+                out._add(r)
+        return out
+
+    # ----- views -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self._docs))
+
+    def __getitem__(self, item: int) -> dict[str, Any]:
+        return self._docs[item]
+
+    def trial(self, tid: int) -> Trial:
+        """The typed record of trial ``tid``."""
+        try:
+            return self._records[self._row[tid]]
+        except KeyError:
+            raise KeyError(f"no trial with tid {tid}") from None
+
+    @property
+    def records(self) -> list[Trial]:
+        return list(self._records)
+
+    def history(self) -> HistoryView:
+        """Columnar, read-only view for algorithms (one row per trial, insertion order)."""
+        return self._history.view()
+
+    @property
+    def trials(self) -> list[dict[str, Any]]:
+        return self._docs
+
+    @property
+    def _trials(self) -> list[dict[str, Any]]:  # some Hyperopt-era code reads this directly
+        return self._docs
+
+    @property
+    def exp_key(self) -> str | None:
+        return self._exp_key
+
+    @property
+    def tids(self) -> list[int]:
+        return [r.tid for r in self._records]
+
+    @property
+    def specs(self) -> list[Any]:
+        return [r.spec for r in self._records]
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return [r.result for r in self._records]
+
+    @property
+    def miscs(self) -> list[dict[str, Any]]:
+        return [d["misc"] for d in self._docs]
+
+    @property
+    def idxs_vals(self) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:
+        idxs: dict[str, list[int]] = {}
+        vals: dict[str, list[Any]] = {}
+        for r in self._records:
+            for label in r.labels or tuple(r.vals):
+                idxs.setdefault(label, [])
+                vals.setdefault(label, [])
+                if label in r.vals:
+                    idxs[label].append(r.tid)
+                    vals[label].append(r.vals[label])
+        return idxs, vals
+
+    @property
+    def idxs(self) -> dict[str, list[int]]:
+        return self.idxs_vals[0]
+
+    @property
+    def vals(self) -> dict[str, list[Any]]:
+        return self.idxs_vals[1]
+
+    def losses(self, bandit: Any = None) -> list[float | None]:
+        return [r.result.get("loss") for r in self._records]
+
+    def statuses(self, bandit: Any = None) -> list[str]:
+        return [str(r.result.get("status")) for r in self._records]
+
+    def trial_attachments(self, trial: Mapping[str, Any] | Trial) -> dict[str, Any]:
+        """The attachments of one trial (a dict you may also write to)."""
+        tid = trial.tid if isinstance(trial, Trial) else int(trial["tid"])
+        return self._attachments.setdefault(tid, {})
+
+    def count_by_state_synced(self, arg: int | Iterable[int], trials: Any = None) -> int:
+        if trials is not None:
+            states = {arg} if isinstance(arg, int) else set(arg)
+            return sum(1 for t in trials if t["state"] in states)
+        return self.count_by_state_unsynced(arg)
+
+    def count_by_state_unsynced(self, arg: int | Iterable[int]) -> int:
+        states = [arg] if isinstance(arg, int) else list(arg)
+        return sum(self._counts[TrialState(s)] for s in states)
+
+    def _first_failure(self) -> Trial | None:
+        for r in self._records:
+            if r.state.finished and r.result.get("status") != STATUS_OK:
+                return r
+        return None
+
+    @property
+    def best_trial(self) -> dict[str, Any]:
+        """The document of the trial with the lowest loss among those that finished ``ok``."""
+        if self._best_row is None:
+            first = self._first_failure()
+            detail = ""
+            if first is not None:
+                reason = first.error or first.result.get("failure") or first.result
+                detail = f"; the first failure was trial {first.tid}: {reason}"
+                if first.error is not None and first.error.traceback:
+                    detail += f"\n{first.error.traceback}"
+            raise AllTrialsFailed(f"there is no best trial: none of the {len(self)} trials finished ok{detail}")
+        return self._docs[self._best_row]
+
+    @property
+    def argmin(self) -> dict[str, int | float]:
+        """The best trial's point, ``{label: value}`` (choices as indices)."""
+        best = self.best_trial
+        return dict(self._records[self._row[best["tid"]]].vals)
+
+    def best_loss(self) -> float | None:
+        return None if self._best_row is None else self._records[self._best_row].loss
+
+    def average_best_error(self, bandit: Any = None) -> float:
+        """Hyperopt's estimate of the true loss of the best trial, accounting for loss variance."""
+        ok = [r.result for r in self._records if r.loss is not None]
+        if not ok:
+            raise AllTrialsFailed("average_best_error: no trial finished ok")
+        loss = np.array([r["loss"] for r in ok], dtype=float)
+        var = np.array([r.get("loss_variance", 0.0) for r in ok], dtype=float)
+        true = np.array([r.get("true_loss", r["loss"]) for r in ok], dtype=float)
+        if not np.all(np.isfinite(np.concatenate([var, true]))):
+            raise ValueError("average_best_error: loss_variance and true_loss must be finite")
+        best = int(np.argmin(loss))
+        if np.all(var == 0):
+            return float(true[best])
+        # Candidates within one standard deviation of the best; weight each by the
+        # probability that it is truly the minimum, estimated by sampling.
+        near = loss < loss[best] + np.sqrt(var[best])
+        near[best] = True
+        rng = np.random.default_rng(0)
+        draws = rng.normal(loss[near], np.sqrt(var[near]), size=(_PMIN_SAMPLES, int(near.sum())))
+        p_min = np.bincount(draws.argmin(axis=1), minlength=int(near.sum())) / _PMIN_SAMPLES
+        return float((p_min * true[near]).sum())
+
+    # ----- fmin ------------------------------------------------------------------------------
+
+    def _make_executor(self, domain: Domain, *, max_queue_len: int) -> Executor:
+        """The executor that runs this object's trials: in-process, ``max_queue_len`` queued."""
+        from .executors import SerialExecutor
+
+        return SerialExecutor(domain, max_queue_len=max_queue_len)
+
+    def fmin(self, fn: Any, space: Any, algo: Any = None, max_evals: int | None = None, **kwargs: Any) -> Any:
+        """``fmin`` with these trials (Hyperopt's ``Trials.fmin``)."""
+        from .fmin import fmin
+
+        return fmin(fn, space, algo=algo, max_evals=max_evals, trials=self, allow_trials_fmin=False, **kwargs)
+
+
+#: Samples used by :meth:`Trials.average_best_error`; enough for two-digit probabilities.
+_PMIN_SAMPLES = 10_000
+
+
+def trials_from_docs(docs: Iterable[Mapping[str, Any]], validate: bool = True, **kwargs: Any) -> Trials:
+    """A ``Trials`` holding the given trial documents."""
+    trials = Trials(**kwargs)
+    trials.insert_trial_docs(docs)
+    return trials

@@ -50,6 +50,7 @@ import numpy as np
 from . import _parzen
 from ._suggest import docs_for_columns
 from .exceptions import InvalidArgumentError
+from .history import HistoryView
 from .objective import Domain
 from .space import Kind, Param, Space
 from .trials import Trials
@@ -61,7 +62,7 @@ logger = logging.getLogger(__name__)
 #: Hyperopt's defaults for its public options.
 DEFAULT_N_STARTUP_JOBS = 20
 DEFAULT_N_EI_CANDIDATES = 24
-DEFAULT_GAMMA = 0.25
+DEFAULT_GAMMA = 0.15
 DEFAULT_PRIOR_WEIGHT = 1.0
 DEFAULT_LINEAR_FORGETTING = 25
 
@@ -72,23 +73,18 @@ DEFAULT_MULTIVARIATE = True
 #: The above group is compressed to this many kernels. 256 keeps the density of the above group
 #: within sampling noise of the full mixture (measured: same best losses at 1,000 trials) while
 #: making a suggestion's cost independent of the history's length.
-DEFAULT_MAX_COMPONENTS = 256
-DEFAULT_SPLIT = "sqrt"
-DEFAULT_BANDWIDTH = "adaptive"
+DEFAULT_MAX_COMPONENTS = 128
+DEFAULT_SPLIT = "linear"
 
 
 @dataclass(frozen=True)
-class _Block:
-    """Parameters proposed together: numeric ones, then categorical ones, and their columns."""
+class _Plan:
+    """The space's columns (numeric labels, then categorical ones), their blocks and anchors."""
 
-    numeric: tuple[str, ...]
-    categorical: tuple[str, ...]
+    labels: tuple[str, ...]
+    n_numeric: int
     dims: _parzen.Dims
-    anchor: str  # a label whose activity is the block's activity
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.numeric + self.categorical
+    anchors: tuple[str, ...]  # per block, a label whose activity is the block's activity
 
 
 def _numeric_spec(p: Param) -> tuple[float, float, bool, float, float, float, float, float]:
@@ -106,9 +102,18 @@ def _numeric_spec(p: Param) -> tuple[float, float, bool, float, float, float, fl
     return -inf, inf, k.is_log, q, -inf, inf, p.mu, p.sigma
 
 
-def _make_block(params: Sequence[Param]) -> _Block:
-    numeric = [p for p in params if p.kind is not Kind.CHOICE]
-    categorical = [p for p in params if p.kind is Kind.CHOICE]
+def _make_plan(space: Space, multivariate: bool) -> _Plan:
+    blocks: dict[Any, int] = {}
+    block_of: dict[str, int] = {}
+    anchors: list[str] = []
+    for p in space.params:  # parents first, so anchors are each block's first parameter
+        key = tuple(sorted(space.conditions[p.label])) if multivariate else p.label
+        if key not in blocks:
+            blocks[key] = len(blocks)
+            anchors.append(p.label)
+        block_of[p.label] = blocks[key]
+    numeric = [p for p in space.params if p.kind is not Kind.CHOICE]
+    categorical = [p for p in space.params if p.kind is Kind.CHOICE]
     spec = np.array([_numeric_spec(p) for p in numeric], dtype=float).reshape(len(numeric), 8)
     width = max((len(p.probs or ()) for p in categorical), default=0)
     cat_logp = np.full((len(categorical), width), -np.inf)
@@ -116,6 +121,7 @@ def _make_block(params: Sequence[Param]) -> _Block:
         for i, p in enumerate(categorical):
             assert p.probs is not None
             cat_logp[i, : len(p.probs)] = np.log(np.asarray(p.probs))
+    labels = tuple(p.label for p in numeric) + tuple(p.label for p in categorical)
     dims = _parzen.Dims(
         lo=spec[:, 0],
         hi=spec[:, 1],
@@ -126,33 +132,25 @@ def _make_block(params: Sequence[Param]) -> _Block:
         prior_mu=spec[:, 6],
         prior_sigma=spec[:, 7],
         cat_logp=cat_logp,
+        block=np.array([block_of[label] for label in labels], dtype=np.int64),
     )
-    return _Block(
-        numeric=tuple(p.label for p in numeric),
-        categorical=tuple(p.label for p in categorical),
-        dims=dims,
-        anchor=params[0].label,
-    )
+    return _Plan(labels=labels, n_numeric=len(numeric), dims=dims, anchors=tuple(anchors))
 
 
-_PLANS: dict[tuple[int, bool], tuple[weakref.ref[Space], tuple[_Block, ...]]] = {}
+_PLANS: dict[tuple[int, bool], tuple[weakref.ref[Space], _Plan]] = {}
 
 
-def _blocks(space: Space, multivariate: bool) -> tuple[_Block, ...]:
-    """The space's blocks, parents first (cached per space object)."""
+def _plan(space: Space, multivariate: bool) -> _Plan:
+    """The space's plan (cached per space object)."""
     key = (id(space), multivariate)
     hit = _PLANS.get(key)
     if hit is not None and hit[0]() is space:
         return hit[1]
-    groups: dict[Any, list[Param]] = {}
-    for p in space.params:
-        group = tuple(sorted(space.conditions[p.label])) if multivariate else p.label
-        groups.setdefault(group, []).append(p)
-    blocks = tuple(_make_block(ps) for ps in groups.values())
+    plan = _make_plan(space, multivariate)
     if len(_PLANS) > 64:
         _PLANS.clear()
-    _PLANS[key] = (weakref.ref(space), blocks)
-    return blocks
+    _PLANS[key] = (weakref.ref(space), plan)
+    return plan
 
 
 def _check(name: str, value: object, *, low: float, integer: bool = False, open_low: bool = False) -> None:
@@ -178,11 +176,10 @@ def suggest(
     verbose: bool = True,
     *,
     linear_forgetting: int = DEFAULT_LINEAR_FORGETTING,
+    split: str = DEFAULT_SPLIT,
     multivariate: bool = DEFAULT_MULTIVARIATE,
     constant_liar: bool = True,
     max_components: int = DEFAULT_MAX_COMPONENTS,
-    split: str = DEFAULT_SPLIT,
-    bandwidth: str = DEFAULT_BANDWIDTH,
 ) -> list[dict[str, Any]]:
     """Propose one point per id in ``new_ids`` (Hyperopt's ``tpe.suggest``).
 
@@ -191,14 +188,15 @@ def suggest(
     - ``prior_weight``: weight of the prior kernel relative to one observation (Hyperopt: 1.0).
     - ``n_startup_jobs``: finished trials to collect from the prior before modelling (20).
     - ``n_EI_candidates``: candidates drawn from ``l(x)`` per proposal (24).
-    - ``gamma``: the below group is the best ``ceil(gamma * sqrt(n))`` finished trials (0.25),
-      capped at ``linear_forgetting``.
+    - ``gamma`` and ``split``: the below group is the best ``ceil(gamma * sqrt(n))`` finished
+      trials (``split="sqrt"``, Hyperopt's rule) or ``ceil(gamma * n)`` (``split="linear"``,
+      Optuna's rule), capped at ``linear_forgetting``.
     - ``linear_forgetting``: the newest this many observations of a group weigh fully, older ones
-      linearly less (25); 0 weighs all equally.
+      linearly less (25); 0 weighs all equally and removes the cap on the below group.
     - ``multivariate``: joint kernels over parameters active under the same conditions.
     - ``constant_liar``: treat queued/running trials and earlier points of the batch as bad
       observations, so a batch spreads out (True).
-    - ``max_components``: the above group is compressed to at most this many kernels (256).
+    - ``max_components``: the above group is compressed to at most this many kernels.
     - ``verbose``: accepted for Hyperopt compatibility; progress goes to ``logging``.
     """
     _check("prior_weight", prior_weight, low=0.0)
@@ -209,6 +207,8 @@ def suggest(
     _check("max_components", max_components, low=1.0, integer=True)
     if gamma > 1:
         raise InvalidArgumentError(f"tpe.suggest: gamma must be in (0, 1], got {gamma!r}")
+    if split not in ("sqrt", "linear"):
+        raise InvalidArgumentError(f"tpe.suggest: split must be 'sqrt' or 'linear', got {split!r}")
     k = len(new_ids)
     if k == 0:
         return []
@@ -219,14 +219,12 @@ def suggest(
     n_ok = int(np.count_nonzero(ok))
     if n_ok < n_startup_jobs or n_ok == 0:
         return docs_for_columns(new_ids, domain, trials, space.sample(rng, k))
+    forget = int(linear_forgetting)
 
+    # Split the finished trials; pending ones join the above group as liars.
     ok_rows = np.flatnonzero(ok)
-    if split not in ("sqrt", "linear"):
-        raise InvalidArgumentError(f"tpe.suggest: split must be 'sqrt' or 'linear', got {split!r}")
-    if bandwidth not in ("adaptive", "scott"):
-        raise InvalidArgumentError(f"tpe.suggest: bandwidth must be 'adaptive' or 'scott', got {bandwidth!r}")
     size = math.sqrt(n_ok) if split == "sqrt" else n_ok
-    n_below = max(1, min(math.ceil(gamma * size), int(linear_forgetting) or n_ok))
+    n_below = max(1, min(math.ceil(gamma * size), forget or n_ok))
     losses = view.losses[ok_rows]
     best = ok_rows[np.argpartition(losses, n_below - 1)[:n_below]] if n_below < n_ok else ok_rows
     below = np.zeros(view.n, dtype=bool)
@@ -234,64 +232,61 @@ def suggest(
     above = ok & ~below
     if constant_liar:
         above |= view.pending
+    b_rows = np.flatnonzero(below)
+    a_rows = np.flatnonzero(above)
+    keep, a_weights = _parzen.compress(_parzen.forgetting_weights(len(a_rows), forget), int(max_components))
+    a_rows = a_rows[keep]
 
+    plan = _plan(space, bool(multivariate))
+    dims = plan.dims
+    rows = np.concatenate([b_rows, a_rows])
+    z, cats, active = _observations(view, plan, rows)
+    nb = len(b_rows)
+    l_mix = _parzen.fit(
+        dims, z[:nb], cats[:nb], _parzen.forgetting_weights(nb, forget), active[:nb], float(prior_weight)
+    )
+    g_z, g_cats, g_active, g_weights = z[nb:], cats[nb:], active[nb:], a_weights
     out: dict[str, np.ndarray] = {label: np.full(k, np.nan) for label in space.labels}
-    for block in _blocks(space, bool(multivariate)):
-        active_new = space.active_mask(block.anchor, out, k)
-        if not active_new.any():
-            continue
-        cols = [view.column(label) for label in block.labels]
-        active_old = np.ones(view.n, dtype=bool)
-        for col in cols:
-            active_old &= ~np.isnan(col)
-        b_rows = np.flatnonzero(below & active_old)
-        a_rows = np.flatnonzero(above & active_old)
-        a_weights = _parzen.forgetting_weights(len(a_rows), int(linear_forgetting))
-        keep, a_weights = _parzen.compress(a_weights, int(max_components))
-        a_rows = a_rows[keep]
-        dims = block.dims
-        b_z, b_c = _observations(cols, b_rows, dims)
-        a_z, a_c = _observations(cols, a_rows, dims)
-        l_mix = _parzen.fit(
-            dims,
-            b_z,
-            b_c,
-            _parzen.forgetting_weights(len(b_rows), int(linear_forgetting)),
-            float(prior_weight),
-            bandwidth,
-        )
-        liar_z: list[np.ndarray] = []
-        liar_c: list[np.ndarray] = []
-        g_mix = _parzen.fit(dims, a_z, a_c, a_weights, float(prior_weight), bandwidth)
-        for j in np.flatnonzero(active_new):
-            if liar_z:
-                g_mix = _parzen.fit(
-                    dims,
-                    np.vstack([a_z, *liar_z]),
-                    np.vstack([a_c, *liar_c]),
-                    np.append(a_weights, np.ones(len(liar_z))),
-                    float(prior_weight),
-                    bandwidth,
-                )
-            values, cats = _parzen.select(l_mix, g_mix, dims, rng, int(n_EI_candidates), bool(multivariate))
-            for i, label in enumerate(block.numeric):
-                out[label][j] = values[i]
-            for i, label in enumerate(block.categorical):
-                out[label][j] = cats[i]
-            if constant_liar and k > 1:
-                liar_z.append(dims.to_z(values)[None, :])
-                liar_c.append(cats[None, :])
+    nn = plan.n_numeric
+    for j in range(k):
+        g_mix = _parzen.fit(dims, g_z, g_cats, g_weights, g_active, float(prior_weight))
+        values, picked = _parzen.select(l_mix, g_mix, dims, rng, int(n_EI_candidates))
+        for i, label in enumerate(plan.labels):
+            out[label][j] = values[i] if i < nn else picked[i - nn]
+        if j + 1 < k:
+            _deactivate(space, out)
+            if constant_liar:
+                point_active = np.array([[not math.isnan(out[a][j]) for a in plan.anchors]])
+                g_z = np.vstack([g_z, dims.to_z(values)[None, :]])
+                g_cats = np.vstack([g_cats, picked[None, :]])
+                g_active = np.vstack([g_active, point_active])
+                g_weights = np.append(g_weights, 1.0)
+    _deactivate(space, out)
     return docs_for_columns(new_ids, domain, trials, out)
 
 
-def _observations(cols: Sequence[np.ndarray], rows: np.ndarray, dims: _parzen.Dims) -> tuple[np.ndarray, np.ndarray]:
-    """Internal coordinates ``(len(rows), n_numeric)`` and categories ``(len(rows), n_cat)``."""
-    nn = dims.n_numeric
+def _deactivate(space: Space, out: dict[str, np.ndarray]) -> None:
+    """Blank (NaN) every value whose branch is not active, parents first."""
+    n = len(next(iter(out.values())))
+    for label in space.labels:
+        if space.is_conditional(label):
+            col = out[label]
+            col[~space.active_mask(label, out, n)] = np.nan
+
+
+def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """History rows as internal coordinates ``(r, n_numeric)``, categories ``(r, n_cat)`` (-1 where
+    inactive) and block activity ``(r, n_blocks)``."""
+    dims, nn = plan.dims, plan.n_numeric
     z = np.empty((len(rows), nn))
     for i in range(nn):
-        z[:, i] = cols[i][rows]
+        z[:, i] = view.column(plan.labels[i])[rows]
     z = dims.to_z(z)
-    c = np.empty((len(rows), dims.n_categorical), dtype=np.int64)
+    cats = np.empty((len(rows), dims.n_categorical), dtype=np.int64)
     for i in range(dims.n_categorical):
-        c[:, i] = cols[nn + i][rows]
-    return z, c
+        col = view.column(plan.labels[nn + i])[rows]
+        cats[:, i] = np.where(np.isnan(col), -1, col)
+    active = np.empty((len(rows), len(plan.anchors)), dtype=bool)
+    for b, label in enumerate(plan.anchors):
+        active[:, b] = ~np.isnan(view.column(label)[rows])
+    return z, cats, active

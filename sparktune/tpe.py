@@ -85,6 +85,8 @@ class _Plan:
     n_numeric: int
     dims: _parzen.Dims
     anchors: tuple[str, ...]  # per block, a label whose activity is the block's activity
+    group_anchors: tuple[str, ...]  # per condition group (parameters active together), likewise
+    block_group: np.ndarray  # the condition group of each block
 
 
 def _numeric_spec(p: Param) -> tuple[float, float, bool, float, float, float, float, float]:
@@ -104,13 +106,21 @@ def _numeric_spec(p: Param) -> tuple[float, float, bool, float, float, float, fl
 
 def _make_plan(space: Space, multivariate: bool) -> _Plan:
     blocks: dict[Any, int] = {}
+    groups: dict[Any, int] = {}
     block_of: dict[str, int] = {}
     anchors: list[str] = []
+    group_anchors: list[str] = []
+    block_group: list[int] = []
     for p in space.params:  # parents first, so anchors are each block's first parameter
-        key = tuple(sorted(space.conditions[p.label])) if multivariate else p.label
+        condition = tuple(sorted(space.conditions[p.label]))
+        if condition not in groups:
+            groups[condition] = len(groups)
+            group_anchors.append(p.label)
+        key = condition if multivariate else p.label
         if key not in blocks:
             blocks[key] = len(blocks)
             anchors.append(p.label)
+            block_group.append(groups[condition])
         block_of[p.label] = blocks[key]
     numeric = [p for p in space.params if p.kind is not Kind.CHOICE]
     categorical = [p for p in space.params if p.kind is Kind.CHOICE]
@@ -134,7 +144,14 @@ def _make_plan(space: Space, multivariate: bool) -> _Plan:
         cat_logp=cat_logp,
         block=np.array([block_of[label] for label in labels], dtype=np.int64),
     )
-    return _Plan(labels=labels, n_numeric=len(numeric), dims=dims, anchors=tuple(anchors))
+    return _Plan(
+        labels=labels,
+        n_numeric=len(numeric),
+        dims=dims,
+        anchors=tuple(anchors),
+        group_anchors=tuple(group_anchors),
+        block_group=np.array(block_group, dtype=np.int64),
+    )
 
 
 _PLANS: dict[tuple[int, bool], tuple[weakref.ref[Space], _Plan]] = {}
@@ -221,27 +238,34 @@ def suggest(
         return docs_for_columns(new_ids, domain, trials, space.sample(rng, k))
     forget = int(linear_forgetting)
 
-    # Split the finished trials; pending ones join the above group as liars.
-    ok_rows = np.flatnonzero(ok)
-    size = math.sqrt(n_ok) if split == "sqrt" else n_ok
-    n_below = max(1, min(math.ceil(gamma * size), forget or n_ok))
-    losses = view.losses[ok_rows]
-    best = ok_rows[np.argpartition(losses, n_below - 1)[:n_below]] if n_below < n_ok else ok_rows
-    below = np.zeros(view.n, dtype=bool)
-    below[best] = True
-    above = ok & ~below
-    if constant_liar:
-        above |= view.pending
-    b_rows = np.flatnonzero(below)
-    a_rows = np.flatnonzero(above)
+    # Split the finished trials, separately among the trials where each condition group was
+    # active (so a branch is refined among its own trials even while another branch leads);
+    # pending trials join the above group as liars.
+    plan = _plan(space, bool(multivariate))
+    dims = plan.dims
+    below = np.zeros((view.n, len(plan.group_anchors)), dtype=bool)
+    above = np.zeros_like(below)
+    for gi, anchor in enumerate(plan.group_anchors):
+        act = ~np.isnan(view.column(anchor))
+        rows_ok = np.flatnonzero(ok & act)
+        m = len(rows_ok)
+        if m:
+            n_below = max(1, min(math.ceil(gamma * (math.sqrt(m) if split == "sqrt" else m)), forget or m))
+            if n_below < m:
+                rows_ok = rows_ok[np.argpartition(view.losses[rows_ok], n_below - 1)[:n_below]]
+            below[rows_ok, gi] = True
+        above[:, gi] = ok & act & ~below[:, gi]
+        if constant_liar:
+            above[:, gi] |= view.pending & act
+    b_rows = np.flatnonzero(below.any(axis=1))
+    a_rows = np.flatnonzero(above.any(axis=1))
     keep, a_weights = _parzen.compress(_parzen.forgetting_weights(len(a_rows), forget), int(max_components))
     a_rows = a_rows[keep]
 
-    plan = _plan(space, bool(multivariate))
-    dims = plan.dims
     rows = np.concatenate([b_rows, a_rows])
-    z, cats, active = _observations(view, plan, rows)
+    z, cats = _observations(view, plan, rows)
     nb = len(b_rows)
+    active = np.concatenate([below[b_rows], above[a_rows]])[:, plan.block_group]
     l_mix = _parzen.fit(
         dims, z[:nb], cats[:nb], _parzen.forgetting_weights(nb, forget), active[:nb], float(prior_weight)
     )
@@ -274,9 +298,9 @@ def _deactivate(space: Space, out: dict[str, np.ndarray]) -> None:
             col[~space.active_mask(label, out, n)] = np.nan
 
 
-def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """History rows as internal coordinates ``(r, n_numeric)``, categories ``(r, n_cat)`` (-1 where
-    inactive) and block activity ``(r, n_blocks)``."""
+def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """History rows as internal coordinates ``(r, n_numeric)`` and categories ``(r, n_cat)`` (-1
+    where inactive)."""
     dims, nn = plan.dims, plan.n_numeric
     z = np.empty((len(rows), nn))
     for i in range(nn):
@@ -286,7 +310,4 @@ def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.
     for i in range(dims.n_categorical):
         col = view.column(plan.labels[nn + i])[rows]
         cats[:, i] = np.where(np.isnan(col), -1, col)
-    active = np.empty((len(rows), len(plan.anchors)), dtype=bool)
-    for b, label in enumerate(plan.anchors):
-        active[:, b] = ~np.isnan(view.column(label)[rows])
-    return z, cats, active
+    return z, cats

@@ -330,14 +330,14 @@ def fit(
     cats: np.ndarray,
     weights: np.ndarray,
     active: np.ndarray,
-    prior_weight: float,
+    prior_weight: float | np.ndarray,
 ) -> Mixture:
     """The Parzen mixture of ``n`` observations plus the prior.
 
     ``z``: ``(n, n_numeric)`` internal coordinates; ``cats``: ``(n, n_categorical)`` category
     indices; ``weights``: ``(n,)``; ``active``: ``(n, n_blocks)``, which blocks each observation
-    was active in (its entries in other blocks are ignored). A block without observations gets the
-    prior alone, whatever ``prior_weight`` is.
+    was active in (its entries in other blocks are ignored); ``prior_weight``: one number, or one
+    per block. A block without observations gets the prior alone, whatever its prior weight.
     """
     n = len(weights)
     nb = dims.n_blocks

@@ -87,6 +87,7 @@ class _Plan:
     anchors: tuple[str, ...]  # per block, a label whose activity is the block's activity
     group_anchors: tuple[str, ...]  # per condition group (parameters active together), likewise
     block_group: np.ndarray  # the condition group of each block
+    prior_scale: np.ndarray  # per block: options of a categorical-only block, else 1
 
 
 def _numeric_spec(p: Param) -> tuple[float, float, bool, float, float, float, float, float]:
@@ -151,7 +152,23 @@ def _make_plan(space: Space, multivariate: bool) -> _Plan:
         anchors=tuple(anchors),
         group_anchors=tuple(group_anchors),
         block_group=np.array(block_group, dtype=np.int64),
+        prior_scale=_prior_scale(dims, len(anchors)),
     )
+
+
+def _prior_scale(dims: _parzen.Dims, n_blocks: int) -> np.ndarray:
+    """A block of categorical parameters only weighs its prior as one pseudo-observation per
+    option (Laplace smoothing) rather than one in all: with a below group of up to 25 trials,
+    a single pseudo-observation spread over the options made an option that had no good trial
+    yet practically unreachable (measured on the conditional benchmark, where it kept TPE in a
+    deceptive branch)."""
+    scale = np.ones(n_blocks)
+    numeric_blocks = set(dims.block[: dims.n_numeric].tolist())
+    for i, b in enumerate(dims.block[dims.n_numeric :].tolist()):
+        if b not in numeric_blocks:
+            options = int(np.isfinite(dims.cat_logp[i]).sum())
+            scale[b] = max(scale[b], options)
+    return scale
 
 
 _PLANS: dict[tuple[int, bool], tuple[weakref.ref[Space], _Plan]] = {}
@@ -263,17 +280,16 @@ def suggest(
     a_rows = a_rows[keep]
 
     rows = np.concatenate([b_rows, a_rows])
+    prior = float(prior_weight) * plan.prior_scale
     z, cats = _observations(view, plan, rows)
     nb = len(b_rows)
     active = np.concatenate([below[b_rows], above[a_rows]])[:, plan.block_group]
-    l_mix = _parzen.fit(
-        dims, z[:nb], cats[:nb], _parzen.forgetting_weights(nb, forget), active[:nb], float(prior_weight)
-    )
+    l_mix = _parzen.fit(dims, z[:nb], cats[:nb], _parzen.forgetting_weights(nb, forget), active[:nb], prior)
     g_z, g_cats, g_active, g_weights = z[nb:], cats[nb:], active[nb:], a_weights
     out: dict[str, np.ndarray] = {label: np.full(k, np.nan) for label in space.labels}
     nn = plan.n_numeric
     for j in range(k):
-        g_mix = _parzen.fit(dims, g_z, g_cats, g_weights, g_active, float(prior_weight))
+        g_mix = _parzen.fit(dims, g_z, g_cats, g_weights, g_active, prior)
         values, picked = _parzen.select(l_mix, g_mix, dims, rng, int(n_EI_candidates))
         for i, label in enumerate(plan.labels):
             out[label][j] = values[i] if i < nn else picked[i - nn]

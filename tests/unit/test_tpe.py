@@ -218,3 +218,20 @@ def test_tpe_beats_random_search_with_fixed_seeds() -> None:
     tpe_best = [min(_run(fn, space, 80, s).losses()) for s in range(5)]
     rand_best = [min(_run(fn, space, 80, s, algo=rand.suggest).losses()) for s in range(5)]
     assert np.median(tpe_best) < np.median(rand_best) / 2
+
+
+def test_plan_blocks_groups_and_categorical_prior_scale() -> None:
+    space = {
+        "root": hp.choice(
+            "root", [{"a": hp.uniform("a", 0, 1)}, {"b": hp.randint("b", 4), "c": hp.choice("c", [1, 2])}]
+        ),
+        "z": hp.choice("z", [1, 2, 3, 4]),
+    }
+    domain = Domain(lambda p: 0.0, space)
+    multi = tpe._plan(domain.space, True)
+    labels = dict(zip(multi.labels, multi.dims.block.tolist(), strict=True))
+    assert labels["root"] == labels["z"] and labels["b"] == labels["c"] != labels["a"] != labels["root"]
+    assert multi.prior_scale[labels["root"]] == 4  # categorical-only block: one pseudo-count per option
+    assert multi.prior_scale[labels["a"]] == 1 and multi.prior_scale[labels["b"]] == 1
+    indep = tpe._plan(domain.space, False)
+    assert len(set(indep.dims.block.tolist())) == 5 and len(indep.group_anchors) == 3

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,25 @@ _ERFC_COEFS = (
     -0.82215223,
     0.17087277,
 )
+
+
+# ----------------------------------------------------------------------------- scratch space
+
+_SCRATCH = threading.local()
+
+
+def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-thread scratch array, reused across calls. Scoring builds a few arrays of
+    ``candidates x components x columns`` floats per suggestion; allocating them afresh each time
+    let glibc return and re-fault the pages on every call, which cost more than the arithmetic."""
+    cache: dict[str, np.ndarray] | None = getattr(_SCRATCH, "arrays", None)
+    if cache is None:
+        cache = _SCRATCH.arrays = {}
+    size = math.prod(shape)
+    buf = cache.get(name)
+    if buf is None or buf.size < size:
+        buf = cache[name] = np.empty(max(size, 1))
+    return buf[:size].reshape(shape)
 
 
 # ----------------------------------------------------------------------------- normal CDF
@@ -122,12 +142,81 @@ def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(width > 0, np.log(mass), -np.inf)
 
 
-def logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
-    """``log(sum(exp(a), axis))``, ``-inf`` where every term is ``-inf``."""
+def _upper_tail_into(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
+    """:func:`_upper_tail` of ``x >= 0`` into ``out``, using ``t`` as scratch."""
+    np.multiply(x, _HALF_SQRT_HALF, out=t)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    np.multiply(t, _ERFC_COEFS[-1], out=out)
+    out += _ERFC_COEFS[-2]
+    for c in _ERFC_COEFS[-3::-1]:
+        out *= t
+        out += c
+    np.multiply(x, x, out=x)
+    x *= 0.5
+    out -= x
+    np.exp(out, out=out)
+    out *= t
+    out *= 0.5
+
+
+def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray) -> None:
+    """:func:`log_mass` written into ``out``, overwriting ``ta`` and ``tb``; every temporary is a
+    reused scratch buffer (this is the scoring hot spot)."""
+    shape = out.shape
+    width = _buffer("width", shape)
+    np.subtract(tb, ta, out=width)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        wide = ~(width <= _NARROW_CELL)
+        n_wide = int(np.count_nonzero(wide))
+        if n_wide * 2 > wide.size:
+            # Mostly wide cells: exact everywhere, in place.
+            same = (ta >= 0) | (tb <= 0)
+            qa, qb, t = _buffer("qa", shape), _buffer("qb", shape), _buffer("t", shape)
+            np.abs(ta, out=ta)
+            np.abs(tb, out=tb)
+            _upper_tail_into(ta, qa, t)
+            _upper_tail_into(tb, qb, t)
+            np.subtract(qa, qb, out=ta)
+            np.abs(ta, out=ta)
+            np.add(qa, qb, out=tb)
+            np.subtract(1.0, tb, out=tb)
+            np.copyto(tb, ta, where=same)
+            np.log(tb, out=out)
+            out[width <= 0] = -np.inf
+            return
+        exact = _exact_mass(ta[wide], tb[wide]) if n_wide else None
+        np.add(ta, tb, out=ta)
+        ta *= 0.5  # midpoint m
+        np.multiply(ta, ta, out=ta)  # m^2
+        np.multiply(ta, -0.5, out=tb)
+        np.exp(tb, out=tb)
+        tb *= width
+        tb *= 1.0 / _SQRT_2PI  # w * pdf(m)
+        ta -= 1.0
+        np.multiply(width, width, out=out)
+        out *= 1.0 / 24.0
+        ta *= out
+        ta += 1.0
+        tb *= ta
+        if exact is not None:
+            tb[wide] = exact
+        np.log(tb, out=out)
+        out[width <= 0] = -np.inf
+
+
+def logsumexp(a: np.ndarray, axis: int, overwrite: bool = False) -> np.ndarray:
+    """``log(sum(exp(a), axis))``, ``-inf`` where every term is ``-inf``; ``overwrite`` lets it
+    use ``a`` as scratch space."""
     top = np.max(a, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
+    top[~np.isfinite(top)] = 0.0
+    work = a if overwrite else a.copy()
+    work -= top
+    np.exp(work, out=work)
     with np.errstate(divide="ignore"):
-        return np.log(np.sum(np.exp(a - top), axis=axis)) + np.squeeze(top, axis=axis)
+        out = np.log(np.sum(work, axis=axis))
+    out += np.squeeze(top, axis=axis)
+    return out
 
 
 # ----------------------------------------------------------------------------- columns
@@ -143,6 +232,7 @@ class Dims:
     ``prior_mu``/``prior_sigma`` define the prior kernel in ``z``. ``cat_logp`` holds each
     categorical column's log prior probabilities, padded with ``-inf`` to the widest column.
     ``block`` gives the block of every column, numeric columns first, then categorical ones.
+    Numeric columns are ordered continuous first, then quantized.
     """
 
     lo: np.ndarray
@@ -186,6 +276,14 @@ class Dims:
     @functools.cached_property
     def quantized(self) -> np.ndarray:
         return self.q > 0
+
+    @functools.cached_property
+    def n_quantized(self) -> int:
+        return int(self.quantized.sum())
+
+    def __post_init__(self) -> None:
+        if self.quantized[: self.n_numeric - self.n_quantized].any():
+            raise ValueError("Dims: quantized numeric columns must come after the continuous ones")
 
     @functools.cached_property
     def continuous_part(self) -> Dims:
@@ -403,38 +501,43 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
     return values, cat
 
 
-def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray) -> np.ndarray:
+def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, scratch: bool = False) -> np.ndarray:
     """``(C, m, n_numeric + n_categorical)`` log kernel values at ``C`` points (numeric *values*
-    and categories); quantized columns give log masses of the value's cell."""
-    out = []
-    if dims.n_numeric:
-        qmask = dims.quantized
-        num = np.empty((len(values), mix.size, dims.n_numeric))
-        if not qmask.all():
-            cont = ~qmask
-            t = dims.continuous_part.to_z(values[:, cont])[:, None, :] - mix.mus[:, cont]
-            t *= mix.inv_sigmas[:, cont]
-            t *= t
-            t *= -0.5
-            t += mix.log_pdf_offset[:, cont]
-            num[:, :, cont] = t
-        if qmask.any():
-            a, b = dims.quantized_part.cells(values[:, qmask])
-            m, inv = mix.mus[:, qmask], mix.inv_sigmas[:, qmask]
-            ta = a[:, None, :] - m
-            ta *= inv
-            tb = b[:, None, :] - m
-            tb *= inv
-            lm = log_mass(ta, tb)
-            lm -= mix.log_norm[:, qmask]
-            num[:, :, qmask] = lm
-        out.append(num)
+    and categories); quantized columns give log masses of the value's cell.
+
+    Written into one output array with in-place arithmetic; with ``scratch`` the output is a
+    per-thread buffer that the next call overwrites.
+    """
+    n_points, m = len(values), mix.size
+    nn, nq = dims.n_numeric, dims.n_quantized
+    nc = nn - nq
+    shape = (n_points, m, nn + dims.n_categorical)
+    out = _buffer("kernels", shape) if scratch else np.empty(shape)
+    if nc:
+        o = out[:, :, :nc]
+        np.subtract(dims.continuous_part.to_z(values[:, :nc])[:, None, :], mix.mus[:, :nc], out=o)
+        o *= mix.inv_sigmas[:, :nc]
+        np.multiply(o, o, out=o)
+        o *= -0.5
+        o += mix.log_pdf_offset[:, :nc]
+    if nq:
+        a, b = dims.quantized_part.cells(values[:, nc:])
+        mu, inv = mix.mus[:, nc:nn], mix.inv_sigmas[:, nc:nn]
+        ta = np.subtract(a[:, None, :], mu, out=_buffer("ta", (n_points, m, nq)))
+        ta *= inv
+        tb = np.subtract(b[:, None, :], mu, out=_buffer("tb", (n_points, m, nq)))
+        tb *= inv
+        o = out[:, :, nc:nn]
+        _log_mass_into(ta, tb, o)
+        o -= mix.log_norm[:, nc:nn]
     if dims.n_categorical:
-        cols = np.arange(dims.n_categorical)
+        o = out[:, :, nn:]
         obs = mix.cats[None, :, :]
-        prior = dims.cat_logp[cols, cats][:, None, :]
-        out.append(np.where(obs < 0, prior, np.where(obs == cats[:, None, :], 0.0, -np.inf)))
-    return np.concatenate(out, axis=2) if len(out) > 1 else out[0]
+        o.fill(-np.inf)
+        np.copyto(o, 0.0, where=obs == cats[:, None, :])
+        prior = dims.cat_logp[np.arange(dims.n_categorical), cats][:, None, :]
+        np.copyto(o, prior, where=obs < 0)
+    return out
 
 
 def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
@@ -443,9 +546,12 @@ def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
     if dims.joint:
         per_block = np.add.reduceat(kernels[:, :, dims.block_order], dims.block_starts, axis=2)
     else:
-        per_block = kernels[:, :, dims.block_order] if dims.n_blocks > 1 else kernels
+        if dims.n_blocks > 1:
+            per_block = np.take(kernels, dims.block_order, axis=2, out=_buffer("per_block", kernels.shape))
+        else:
+            per_block = kernels
     per_block += mix.log_w[None, :, :]
-    return logsumexp(per_block, axis=1)
+    return logsumexp(per_block, axis=1, overwrite=True)
 
 
 def select(
@@ -458,8 +564,8 @@ def select(
     """Draw ``n_candidates`` from ``below`` and keep, in each block, the candidate with the
     largest ``log l(x) - log g(x)``. Returns one numeric value row and one category row."""
     values, cats = sample(below, dims, rng, n_candidates)
-    score = log_density(below, dims, log_kernels(below, dims, values, cats))
-    score -= log_density(above, dims, log_kernels(above, dims, values, cats))
+    score = log_density(below, dims, log_kernels(below, dims, values, cats, scratch=True))
+    score -= log_density(above, dims, log_kernels(above, dims, values, cats, scratch=True))
     score = np.where(np.isnan(score), -np.inf, score)
     best = np.argmax(score, axis=0)  # (n_blocks,)
     nc = dims.n_numeric

@@ -141,7 +141,9 @@ def _make_plan(space: Space, multivariate: bool) -> _Plan:
             anchors.append(p.label)
             block_group.append(groups[condition])
         block_of[p.label] = blocks[key]
-    numeric = [p for p in space.params if p.kind is not Kind.CHOICE]
+    # Continuous parameters first, then quantized ones (the order _parzen.Dims expects).
+    numeric = [p for p in space.params if p.kind is not Kind.CHOICE and _numeric_spec(p)[3] == 0]
+    numeric += [p for p in space.params if p.kind is not Kind.CHOICE and _numeric_spec(p)[3] > 0]
     categorical = [p for p in space.params if p.kind is Kind.CHOICE]
     spec = np.array([_numeric_spec(p) for p in numeric], dtype=float).reshape(len(numeric), 8)
     width = max((len(p.probs or ()) for p in categorical), default=0)

@@ -297,8 +297,10 @@ class Dims:
 
     @functools.cached_property
     def cat_cum(self) -> np.ndarray:
-        """Cumulative prior probabilities of the categorical columns (padded with 1)."""
-        return np.cumsum(np.exp(self.cat_logp), axis=1)
+        """Cumulative prior probabilities of the categorical columns, exactly 1 from the last
+        option on (so a uniform draw below 1 never lands on padding or a zero-probability option)."""
+        cum = np.cumsum(np.exp(self.cat_logp), axis=1)
+        return cum / cum[:, -1:]
 
     def to_z(self, values: np.ndarray) -> np.ndarray:
         """Internal coordinates of observed values, clipped into the bounds (NaN stays NaN)."""
@@ -496,7 +498,6 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
         if from_prior.any():
             u2 = rng.random((size, nk))
             drawn = (u2[:, :, None] >= dims.cat_cum[None, :, :]).sum(axis=2)
-            drawn = np.minimum(drawn, np.isfinite(dims.cat_logp).sum(axis=1) - 1)
             cat = np.where(from_prior, drawn, cat)
     return values, cat
 

@@ -58,7 +58,6 @@ summarised in ``benchmarks/README.md``):
 
 from __future__ import annotations
 
-import logging
 import math
 import numbers
 import weakref
@@ -77,8 +76,6 @@ from .space import Kind, Param, Space
 from .trials import Trials
 
 __all__ = ["suggest"]
-
-logger = logging.getLogger(__name__)
 
 #: Hyperopt's defaults for its public options, except ``gamma`` (see the module docstring).
 DEFAULT_N_STARTUP_JOBS = 20

@@ -25,7 +25,8 @@ def _dims(
     """One numeric column (block 0) and, optionally, one categorical column (block 1)."""
     mu = 0.5 * (lo + hi) if mu is None else mu
     sigma = (hi - lo) if sigma is None else sigma
-    cat = np.log(np.asarray([cat_probs])) if cat_probs is not None else np.zeros((0, 0))
+    with np.errstate(divide="ignore"):
+        cat = np.log(np.asarray([cat_probs])) if cat_probs is not None else np.zeros((0, 0))
     return P.Dims(
         lo=np.array([lo]),
         hi=np.array([hi]),
@@ -201,3 +202,10 @@ def test_forgetting_weights_ramp_old_observations() -> None:
     w = P.forgetting_weights(30, 25)
     assert w[-25:] == pytest.approx(np.ones(25)) and w[0] == pytest.approx(1 / 30) and np.all(np.diff(w) >= 0)
     assert P.forgetting_weights(10, 25) == pytest.approx(np.ones(10))
+
+
+def test_zero_probability_option_is_never_drawn_from_the_prior() -> None:
+    dims = _dims(cat_probs=[0.5, 0.0, 0.5])
+    mix = _fit(dims, [], cats=[])
+    _, drawn = P.sample(mix, dims, np.random.default_rng(4), 20000)
+    assert set(np.unique(drawn[:, 0]).tolist()) == {0, 2}

@@ -122,15 +122,18 @@ def test_batch_points_are_distinct_and_avoid_pending_trials() -> None:
 
 
 def test_constant_liar_spreads_a_batch_more_than_without() -> None:
-    space = {"x": hp.uniform("x", -5, 5)}
-    trials = _run(lambda p: p["x"] ** 2, space, 40, 3)
+    space = {"k": hp.randint("k", 30)}
+    trials = _run(lambda p: abs(p["k"] - 12), space, 40, 3)
     domain = Domain(lambda p: 0.0, space)
 
-    def spread(liar: bool) -> float:
-        docs = tpe.suggest(list(range(40, 48)), domain, trials, 5, constant_liar=liar)
-        return float(np.std([d["misc"]["vals"]["x"][0] for d in docs]))
+    def distinct(liar: bool) -> int:
+        total = 0
+        for seed in range(5):
+            docs = tpe.suggest(list(range(40, 48)), domain, trials, seed, constant_liar=liar)
+            total += len({d["misc"]["vals"]["k"][0] for d in docs})
+        return total
 
-    assert spread(True) > spread(False)
+    assert distinct(True) > distinct(False)
 
 
 def test_startup_counts_finished_trials_not_queued_ones() -> None:
@@ -141,7 +144,7 @@ def test_startup_counts_finished_trials_not_queued_ones() -> None:
     for v in (0.3, 0.4, 0.5, 0.6):  # queued, not finished
         (tid,) = trials.new_trial_ids(1)
         trials._add(Trial(tid=tid, vals={"x": v}))
-    docs = tpe.suggest([100, 101], domain, trials, 9)  # 19 < 20 finished: still the prior
+    docs = tpe.suggest([100, 101], domain, trials, 9, n_startup_jobs=20)  # 19 finished: the prior
     prior = domain.space.sample(np.random.default_rng(9), 2)["x"]
     assert [d["misc"]["vals"]["x"][0] for d in docs] == pytest.approx(list(prior))
 

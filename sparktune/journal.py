@@ -121,9 +121,14 @@ def read_journal(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[dic
     """Read a journal or snapshot: ``(header, records)`` with the last record per tid, in tid order."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as err:
         raise JournalError(f"cannot read trials file {str(path)!r}: {err}") from err
+    except UnicodeDecodeError as err:
+        raise JournalError(
+            f"trials file {str(path)!r} is not text, so it is not a sparktune trials file "
+            "(Hyperopt's pickled Trials are not loaded: unpickling can run arbitrary code)"
+        ) from err
     lines = text.split("\n")
     torn = lines.pop() if lines else ""
     if torn.strip():

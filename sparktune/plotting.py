@@ -328,7 +328,7 @@ def plot_best_so_far(trials: Trials, *, by: str = "trial", ax: Axes | None = Non
 
 
 def plot_parallel_coordinates(
-    trials: Trials, space: object = None, labels: Sequence[str] | None = None, *, cmap: str = "viridis_r"
+    trials: Trials, space: object = None, labels: Sequence[str] | None = None, *, cmap: str = "viridis"
 ) -> Figure:
     """One line per ``ok`` trial across one vertical axis per parameter, coloured by loss.
 

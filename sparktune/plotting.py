@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +56,34 @@ def _figure(**kwargs: Any) -> Figure:
         from matplotlib.figure import Figure
     except ImportError as err:
         raise ImportError('sparktune.plotting needs matplotlib: pip install "sparktune[plot]"') from err
+    _enable_notebook_display(Figure)
     return Figure(**kwargs)
+
+
+def _enable_notebook_display(figure_type: type) -> None:
+    """In IPython, show a returned figure as a PNG even when pyplot was never imported.
+
+    IPython registers its figure formatter when pyplot's inline backend loads; our figures are
+    made without pyplot, so register the same PNG formatter if none is there yet.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    if _has_type(formatter, figure_type):
+        return
+    from IPython.core.pylabtools import print_figure
+
+    formatter.for_type(figure_type, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+def _has_type(formatter: Any, figure_type: type) -> bool:
+    try:
+        formatter.lookup_by_type(figure_type)
+    except KeyError:
+        return False
+    return True
 
 
 def _check_trials(trials: object, fn: str) -> Trials:

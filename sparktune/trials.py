@@ -418,7 +418,8 @@ class Trials:
     def delete_all(self) -> None:
         with self._lock:
             journal, listeners = self._journal, self._listeners
-            self.__init__(exp_key=self._exp_key)  # type: ignore[misc]
+            # Trials.__init__, not self.__init__: a subclass (SparkTrials) keeps its own settings.
+            Trials.__init__(self, exp_key=self._exp_key)
             self._journal, self._listeners = journal, listeners
 
     def view(self, exp_key: str | None = None, refresh: bool = True) -> Trials:

@@ -78,3 +78,15 @@ def test_listeners_survive_delete_all_but_not_pickling() -> None:
 def test_add_listener_rejects_non_callables() -> None:
     with pytest.raises(InvalidArgumentError, match="listener must be callable"):
         Trials().add_listener("print")  # type: ignore[arg-type]
+
+
+def test_delete_all_keeps_a_subclass_and_its_settings() -> None:
+    class MyTrials(Trials):
+        def __init__(self, setting: int) -> None:
+            super().__init__()
+            self.setting = setting
+
+    trials = MyTrials(7)
+    fmin(lambda x: x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=2, trials=trials, show_progressbar=False)
+    trials.delete_all()
+    assert len(trials) == 0 and trials.setting == 7 and trials.new_trial_ids(1) == [0]

@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-CONF = ROOT / "conf"
+from conftest_paths import CONF, spark_env, spark_home
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,25 +28,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.spark)
-
-
-def spark_home() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).parent
-
-
-def spark_env() -> dict[str, str]:
-    """Environment for Spark JVMs we start: this interpreter and this checkout on the executors."""
-    env = dict(os.environ)
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env["SPARK_HOME"] = str(spark_home())
-    env["SPARK_CONF_DIR"] = str(CONF)
-    env["SPARK_LOCAL_IP"] = "127.0.0.1"
-    env.pop("SPARK_REMOTE", None)
-    return env
 
 
 def free_port() -> int:

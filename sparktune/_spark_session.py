@@ -66,6 +66,9 @@ def resolve_session(spark_session: Any | None) -> Any:
     active = sql.SparkSession.getActiveSession()
     if active is not None:
         return active
+    if "PYSPARK_GATEWAY_PORT" in os.environ or "SPARK_REMOTE" in os.environ:
+        # Launched by spark-submit / pyspark, or pointed at Spark Connect: their settings decide.
+        return sql.SparkSession.builder.getOrCreate()
     # Workers must run the interpreter running this driver, with the same packages.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)

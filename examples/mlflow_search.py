@@ -14,7 +14,6 @@ import os
 import tempfile
 
 import numpy as np
-from _spark import session
 from sklearn.datasets import load_wine
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import cross_val_score
@@ -43,7 +42,7 @@ def main() -> None:
     import mlflow
 
     uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{tempfile.mkdtemp()}/mlflow.db"
-    trials = SparkTrials(spark_session=session("mlflow-search"))
+    trials = SparkTrials()  # the spark-submit session, or a local one under plain python
     with MLflowLogger(trials, SPACE, experiment_name="sparktune-wine", tracking_uri=uri) as log:
         best = fmin(objective, SPACE, algo=tpe.suggest, max_evals=12, trials=trials, rstate=np.random.default_rng(0),
                     show_progressbar=False)  # fmt: skip

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._params import flatten_params
 from .exceptions import AllTrialsFailed, InvalidArgumentError
 from .fmin import fmin
 from .space import compile_space
@@ -146,19 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _spark_trials(parallelism: int | None, timeout: float | None, master: str | None) -> Trials:
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as err:
-        raise ImportError('--spark needs pyspark: pip install "sparktune[spark]"') from err
+    """SparkTrials on ``--master`` when given, else on the session SparkTrials finds itself
+    (the one ``spark-submit`` configured, or an embedded ``local[*]``)."""
     from .spark import SparkTrials
 
-    session = SparkSession.getActiveSession()
-    if session is None:
-        # Under spark-submit the submitted master is in the configuration: do not override it.
-        builder = SparkSession.builder.appName("sparktune")
-        if master:
-            builder = builder.master(master)
-        session = builder.getOrCreate()
+    session = None
+    if master:
+        from ._spark_session import import_pyspark
+
+        session = import_pyspark().SparkSession.builder.master(master).appName("sparktune").getOrCreate()
     return SparkTrials(parallelism=parallelism, timeout=timeout, spark_session=session)
 
 
@@ -180,8 +177,6 @@ def _duration(record: Trial) -> float | None:
 
 
 def _params(space: Any, record: Trial) -> dict[str, Any]:
-    from .integrations.mlflow import flatten_params
-
     try:
         return flatten_params(space.evaluate(record.vals))
     except Exception:  # a point that cannot be built (never ran, user function failing)

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from .._params import flatten_params
 from ..space import Space, compile_space
 from ..trials import Trial, Trials, TrialState
 
@@ -57,21 +58,6 @@ def _millis(when: Any) -> int | None:
     import datetime as dt
 
     return int(when.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
-
-
-def flatten_params(value: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"clf": {"type": "svm", "C": 1}}`` → ``{"clf.type": "svm", "clf.C": 1}``; lists by index."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(flatten_params(item, f"{prefix}{key}."))
-        return out
-    if isinstance(value, (list, tuple)):
-        out = {}
-        for i, item in enumerate(value):
-            out.update(flatten_params(item, f"{prefix}{i}."))
-        return out
-    return {prefix.rstrip(".") or "value": value}
 
 
 def _status(record: Trial) -> str:

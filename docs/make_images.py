@@ -63,7 +63,12 @@ def make_trials(spark: bool) -> Trials:
 
     from sparktune import SparkTrials
 
-    session = SparkSession.builder.master("local[2]").appName("make-images").config("spark.ui.enabled", "false")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("make-images")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
     return SparkTrials(parallelism=2, spark_session=session.getOrCreate())
 
 

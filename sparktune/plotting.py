@@ -145,6 +145,41 @@ def choice_option_labels(param: Param) -> list[str]:
     return [_node_label(option, i) for i, option in enumerate(param.options)]
 
 
+def _numeric_options(param: Param | None) -> np.ndarray | None:
+    """The option values of a choice whose options are all plain numbers (``range(1, 40)``), else None."""
+    if param is None or param.kind is not Kind.CHOICE or param.options is None:
+        return None
+    values = []
+    for option in param.options:
+        if not isinstance(option, Literal) or isinstance(option.value, bool):
+            return None
+        if not isinstance(option.value, (int, float, np.integer, np.floating)):
+            return None
+        values.append(float(option.value))
+    return np.array(values)
+
+
+def _values(param: Param | None, records: Sequence[Trial], label: str) -> np.ndarray:
+    """What to plot for ``label`` in each record: numeric choices as their values, else the stored value."""
+    raw = np.array([float(r.vals[label]) if label in r.vals else np.nan for r in records])
+    numeric = _numeric_options(param)
+    if numeric is None:
+        return raw
+    out = np.full(len(raw), np.nan)
+    ok = ~np.isnan(raw)
+    out[ok] = numeric[raw[ok].astype(int)]
+    return out
+
+
+def _categorical(param: Param | None) -> bool:
+    """A choice drawn as categories (its options are not all numbers)."""
+    return param is not None and param.kind is Kind.CHOICE and _numeric_options(param) is None
+
+
+#: Most category names written on a choice axis; with more options every k-th is written.
+_MAX_CATEGORY_TICKS = 12
+
+
 def _compiled(space: object) -> Space | None:
     return None if space is None else compile_space(space)
 
@@ -251,7 +286,7 @@ def main_plot_vars(
     for i, label in enumerate(labels):
         ax = fig.add_subplot(rows, cols, i + 1)
         rows_ = [r for r in ok if label in r.vals]
-        y = np.array([float(r.vals[label]) for r in rows_])
+        y = _values(_param(compiled, label), rows_, label)
         x = np.array([r.loss if arrange_by_loss else r.tid for r in rows_], dtype=float)
         if colorize_best:
             color: Any = ["tab:red" if r.tid in best_tids else "0.6" for r in rows_]
@@ -270,10 +305,11 @@ def _style_value_axis(ax: Axes, param: Param | None, which: str) -> None:
     """Label a choice axis with its option names; use a log scale for log parameters."""
     if param is None:
         return
-    if param.kind is Kind.CHOICE:
+    if _categorical(param):
         names = choice_option_labels(param)
+        step = math.ceil(len(names) / _MAX_CATEGORY_TICKS)
         ticks, setter = (ax.set_xticks, ax.set_xlim) if which == "x" else (ax.set_yticks, ax.set_ylim)
-        ticks(range(len(names)), names)
+        ticks(range(0, len(names), step), names[::step])
         setter(-0.5, len(names) - 0.5)
     elif param.kind.is_log:
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
@@ -293,7 +329,8 @@ def plot_loss_vs_param(
     """Loss against each parameter's value, one panel per parameter (the tutorial's scatter plot).
 
     Choices are categorical axes labelled with the options' values (given ``space``) with a small
-    horizontal jitter so that points of one option do not hide each other; log parameters use a
+    horizontal jitter so that points of one option do not hide each other; a choice among numbers
+    (``hp.choice("k", range(1, 40))``) is a numeric axis of those numbers; log parameters use a
     log axis. Only trials that finished ``ok`` and where the parameter was active are drawn.
     """
     trials = _check_trials(trials, "plot_loss_vs_param")
@@ -306,9 +343,9 @@ def plot_loss_vs_param(
     for i, label in enumerate(chosen):
         ax = fig.add_subplot(rows, cols, i + 1)
         active = [r for r in ok if label in r.vals]
-        x = np.array([float(r.vals[label]) for r in active])
         param = _param(compiled, label)
-        if param is not None and param.kind is Kind.CHOICE:
+        x = _values(param, active, label)
+        if _categorical(param):
             x = x + rng.uniform(-_JITTER, _JITTER, size=len(x))
         ax.scatter(x, _losses(active), s=14, alpha=0.8, color=STATUS_COLORS["ok"])
         _style_value_axis(ax, param, "x")
@@ -361,7 +398,8 @@ def plot_parallel_coordinates(
     """One line per ``ok`` trial across one vertical axis per parameter, coloured by loss.
 
     Each axis is scaled to the range of its values (in log for log parameters); choice axes are
-    labelled with their options. A parameter that is inactive in a trial leaves a gap in its line.
+    labelled with their options (numeric options are a numeric axis). A trial's line joins the
+    axes of the parameters active in it and passes by the others.
     """
     trials = _check_trials(trials, "plot_parallel_coordinates")
     compiled = _compiled(space)
@@ -372,14 +410,16 @@ def plot_parallel_coordinates(
     scaled = np.full((len(ok), len(chosen)), np.nan)
     tick_text: list[list[tuple[float, str]]] = []
     for j, label in enumerate(chosen):
-        raw = np.array([float(r.vals[label]) if label in r.vals else np.nan for r in ok])
         param = _param(compiled, label)
+        raw = _values(param, ok, label)
         log = param is not None and param.kind.is_log
         values = np.log(raw) if log else raw
-        if param is not None and param.kind is Kind.CHOICE:
+        if _categorical(param):
+            assert param is not None
             names = choice_option_labels(param)
             lo, hi = 0.0, float(max(len(names) - 1, 1))
-            ticks = [(i / hi, name) for i, name in enumerate(names)]
+            step = math.ceil(len(names) / _MAX_CATEGORY_TICKS)
+            ticks = [(i / hi, name) for i, name in enumerate(names)][::step]
         else:
             finite = values[~np.isnan(values)]
             lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
@@ -396,8 +436,12 @@ def plot_parallel_coordinates(
 
         norm = Normalize(vmin=float(losses.min()), vmax=float(losses.max()) or 1.0)
         colormap = colormaps[cmap]
+        # Worst first, so the best lines are drawn on top. A line joins the axes of the
+        # parameters active in its trial and passes by the others.
         for row, loss in sorted(zip(scaled, losses, strict=True), key=lambda p: -p[1]):
-            ax.plot(range(len(chosen)), row, color=colormap(norm(loss)), alpha=0.7, linewidth=1.2)
+            active = ~np.isnan(row)
+            ax.plot(np.flatnonzero(active), row[active], color=colormap(norm(loss)), alpha=0.7, linewidth=1.2,
+                    marker="o", markersize=2.5)  # fmt: skip
         fig.colorbar(ScalarMappable(norm=norm, cmap=colormap), ax=ax, label="loss")
     ax.vlines(range(len(chosen)), 0, 1, color="0.3", linewidth=0.8)
     for j, ticks in enumerate(tick_text):

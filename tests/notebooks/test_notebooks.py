@@ -39,6 +39,9 @@ def test_notebooks_are_stored_without_outputs() -> None:
 def test_quickstart(tmp_path: Path) -> None:
     nb = execute("01_quickstart.ipynb", tmp_path)
     assert outputs(nb, "image/png") == 3, "the hand-made scatter, loss vs parameter, best so far"
+    first_fmin = next(c for c in nb.cells if c.cell_type == "code" and "fmin(" in c.source)
+    progress = [o for o in first_fmin.outputs if o.get("name") == "stderr" or "widget" in str(o.get("data", {}))]
+    assert "60/60" in str(progress) and "best loss: 0.0" in str(progress), "fmin shows its progress in the notebook"
 
 
 @pytest.mark.usefixtures("kernel")

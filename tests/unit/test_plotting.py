@@ -122,9 +122,34 @@ def test_parallel_coordinates_draws_one_line_per_ok_trial(trials: Trials) -> Non
     assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "lr", "kernel", "degree"]
     texts = {t.get_text() for t in ax.texts}
     assert {"linear", "rbf", "poly"} <= texts
-    # degree is inactive unless kernel is poly: those lines have a gap there.
-    gaps = sum(np.isnan(line.get_ydata()[3]) for line in ax.lines)
-    assert gaps == sum(1 for r in trials.records if r.loss is not None and "degree" not in r.vals)
+    # degree is inactive unless kernel is poly: those lines pass by its axis (x = 3).
+    skipping = sum(3 not in line.get_xdata() for line in ax.lines)
+    assert skipping == sum(1 for r in trials.records if r.loss is not None and "degree" not in r.vals)
+    assert all(list(line.get_xdata())[:3] == [0, 1, 2] for line in ax.lines)
+
+
+def test_numeric_choices_are_numeric_axes() -> None:
+    space = {"k": hp.choice("k", [1, 5, 25]), "depth": hp.choice("depth", list(range(1, 30)))}
+    t = Trials()
+    fmin(lambda p: p["k"] / 25 + p["depth"], space, algo=rand.suggest, max_evals=12, trials=t,
+         rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
+    k_ax, depth_ax = plotting.plot_loss_vs_param(t, space).axes
+    xs = sorted(set(k_ax.collections[0].get_offsets()[:, 0]))
+    assert set(xs) <= {1.0, 5.0, 25.0}, "the option values, not indices, and no jitter"
+    depths = depth_ax.collections[0].get_offsets()[:, 0]
+    assert np.all(depths >= 1) and np.all(depths <= 29)
+    fig = plotting.main_plot_vars(t, space=space)
+    assert set(fig.axes[0].collections[0].get_offsets()[:, 1]) <= {1.0, 5.0, 25.0}
+
+
+def test_many_category_names_are_thinned() -> None:
+    names = [f"opt{i}" for i in range(30)]
+    space = {"c": hp.choice("c", names)}
+    t = Trials()
+    fmin(lambda p: len(p["c"]), space, algo=rand.suggest, max_evals=5, trials=t, show_progressbar=False)
+    (ax,) = plotting.plot_loss_vs_param(t, space).axes
+    labels = [x.get_text() for x in ax.get_xticklabels()]
+    assert labels[0] == "opt0" and len(labels) <= 12
 
 
 def _timed_trials() -> Trials:

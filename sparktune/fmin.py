@@ -297,6 +297,8 @@ class _Loop:
                     if isinstance(event, Started):
                         if event.tid in self.in_flight:
                             self.trials._mark_running(event.tid, event.worker)
+                            bar.postfix = self._postfix(failed)
+                            bar.update(0)
                         continue
                     if not isinstance(event, Completion) or event.tid not in self.in_flight:
                         continue  # a late result of a cancelled trial
@@ -324,11 +326,8 @@ class _Loop:
             raise
 
     def _postfix(self, failed: int) -> str:
-        best = self.trials.best_loss()
-        text = f"best loss: {'?' if best is None else f'{best:.6g}'}"
-        if failed:
-            text += f", failed: {failed}"
-        return text
+        running = self.trials.count_by_state_unsynced(TrialState.RUNNING)
+        return _progress.postfix(self.trials.best_loss(), running, failed)
 
     def _should_stop(self) -> bool:
         best = self.trials.best_loss()

@@ -9,19 +9,20 @@ and, when a journal is attached, is appended to it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import journal as _journal
-from .exceptions import AllTrialsFailed, InvalidTrial
+from .exceptions import AllTrialsFailed, InvalidArgumentError, InvalidTrial
 from .history import History, HistoryView
 from .objective import STATUS_FAIL, STATUS_NEW, STATUS_OK, ErrorInfo, Outcome
 
@@ -225,6 +226,7 @@ class Trials:
         self._next_tid = 0
         self._attachments: dict[int, dict[str, Any]] = {}
         self._journal: _journal.JournalWriter | None = None
+        self._listeners: list[Callable[[Trial], None]] = []
         self.attachments: dict[str, Any] = {}
 
     # ----- pickling: locks and open files stay behind -------------------------------------
@@ -233,11 +235,38 @@ class Trials:
         state = self.__dict__.copy()
         state["_lock"] = None
         state["_journal"] = None
+        state["_listeners"] = []
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        self.__dict__.setdefault("_listeners", [])
+
+    # ----- listeners ---------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[Trial], None]) -> None:
+        """Call ``listener(trial)`` with the record of each trial as soon as it finishes.
+
+        Finished means done, failed or cancelled. Listeners run in the thread that records the
+        result (``fmin``'s driver loop, on the driver for SparkTrials), after the trial's state is
+        written and outside the lock, in the order they were added. An exception raised by a
+        listener propagates (and stops ``fmin``). Listeners are not pickled or saved.
+        """
+        if not callable(listener):
+            raise InvalidArgumentError(
+                f"add_listener: listener must be callable (trial) -> None, got {type(listener).__name__}"
+            )
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Trial], None]) -> None:
+        """Stop calling ``listener``; a listener that was never added is ignored."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def _notify(self, record: Trial) -> None:
+        for listener in list(self._listeners):
+            listener(record)
 
     # ----- writes ---------------------------------------------------------------------------
 
@@ -301,7 +330,8 @@ class Trials:
             if outcome.attachments:
                 self._attachments.setdefault(tid, {}).update(outcome.attachments)
             self._changed(record)
-            return record
+        self._notify(record)
+        return record
 
     def _mark_cancelled(self, tid: int, reason: str) -> None:
         with self._lock:
@@ -312,6 +342,7 @@ class Trials:
             record.result = {"status": STATUS_FAIL, "failure": {"type": "TrialCancelled", "message": reason}}
             record.refresh_time = _now()
             self._changed(record)
+        self._notify(record)
 
     def _requeue(self, tid: int) -> None:
         """Put an unfinished trial (e.g. in flight when a run was killed) back to NEW."""
@@ -386,9 +417,10 @@ class Trials:
 
     def delete_all(self) -> None:
         with self._lock:
-            journal = self._journal
-            self.__init__(exp_key=self._exp_key)  # type: ignore[misc]
-            self._journal = journal
+            journal, listeners = self._journal, self._listeners
+            # Trials.__init__, not self.__init__: a subclass (SparkTrials) keeps its own settings.
+            Trials.__init__(self, exp_key=self._exp_key)
+            self._journal, self._listeners = journal, listeners
 
     def view(self, exp_key: str | None = None, refresh: bool = True) -> Trials:
         """Trials of one experiment key, as a new ``Trials`` sharing the trial records."""

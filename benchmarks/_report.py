@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import json
 import math
 import os
 import platform
+import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +19,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def environment() -> dict[str, Any]:
     """Library versions and machine facts recorded with every result file."""
     env: dict[str, Any] = {
-        "utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
@@ -53,12 +53,12 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def write_json(kind: str, payload: dict[str, Any], path: str | None = None) -> Path:
     """Write ``payload`` to ``path`` or ``results/<kind>-<UTC time>.json``, atomically."""
     if path is None:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         out = RESULTS_DIR / f"{kind}-{stamp}.json"
     else:
         out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, default=str))
+    tmp.write_text(json.dumps(payload, separators=(",", ":"), default=str))
     tmp.replace(out)
     return out

@@ -72,7 +72,13 @@ class Result:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """A compact record for results files: losses to 6 significant digits, suggestion
+        times to the microsecond, objective-call timestamps left out."""
+        out = asdict(self)
+        out["best"] = [float(f"{x:.6g}") for x in self.best]
+        out["suggest_s"] = [round(x, 6) for x in self.suggest_s]
+        del out["eval_clock"]
+        return out
 
 
 def parse_algorithms(items: Iterable[str]) -> list[tuple[str, str]]:
@@ -98,6 +104,8 @@ def unavailable(lib: str, algo: str) -> str | None:
     that only show up while running (Hyperopt's ``atpe``) are still reported by ``run``."""
     if lib == "optuna":
         needed = "torch" if algo == "gp" else "optuna"  # GPSampler imports torch lazily
+    elif (lib, algo) == ("hyperopt", "atpe"):
+        needed = "lightgbm"  # imported by hyperopt.atpe.suggest, not a hyperopt dependency
     else:
         needed = f"{lib}.{algo}"
     try:
@@ -199,12 +207,10 @@ def run(spec: Spec) -> Result:
             problem.prepare()  # load data sets and heavy imports outside the measured window
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if spec.lib == "optuna":
-                losses = _run_optuna(spec, res)
-            else:
-                losses = _run_hyperopt_like(spec, res)
+            runner = _run_optuna if spec.lib == "optuna" else _run_hyperopt_like
+            losses = runner(spec, res)
         res.best = np.minimum.accumulate(np.asarray(losses, dtype=float)).tolist()
-    except Exception as err:  # noqa: BLE001  (a broken algorithm is a result, not a crash)
+    except Exception as err:  # noqa: BLE001, RUF100 - a broken algorithm is a result, not a crash
         last = traceback.extract_tb(err.__traceback__)[-1]
         res.error = f"{type(err).__name__}: {err} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
     res.peak_rss_mb = _peak_rss_mb()
@@ -222,8 +228,7 @@ def run_many(specs: list[Spec], jobs: int = 1, verbose: bool = True) -> list[Res
                 s = res.spec
                 what = res.error or f"best {res.best[-1]:.4g}, {res.cpu_s:.2f} s CPU"
                 print(
-                    f"[{i}/{len(specs)}] {s.key} {s.problem} n={s.n_evals} seed={s.seed} "
-                    f"batch={s.batch}: {what}",
+                    f"[{i}/{len(specs)}] {s.key} {s.problem} n={s.n_evals} seed={s.seed} batch={s.batch}: {what}",
                     file=sys.stderr,
                     flush=True,
                 )

@@ -56,8 +56,9 @@ __all__ = [
 DEFAULT_N_STARTUP_JOBS = 10
 #: Prior draws scored per proposal; as many again are drawn near the best trials.
 DEFAULT_N_CANDIDATES = 1000
-#: Training-set cap; keeps a fit under about a second of CPU (see the module docstring).
-DEFAULT_MAX_TRAIN = 400
+#: Training-set cap: a suggestion then costs about 1 s of CPU however long the run (measured
+#: with benchmarks/algo_speed.py: 2.1 s at a cap of 400, cost grows as the cube of the cap).
+DEFAULT_MAX_TRAIN = 300
 #: Random restarts of the hyperparameter fit, on top of the prior mean.
 DEFAULT_N_RESTARTS = 2
 #: Values given to pending points: posterior mean (kriging believer), best or worst loss.

@@ -102,8 +102,10 @@ def _children(value: Any) -> Iterator[tuple[str, Any]]:
         for name in sorted(_code_names(code)):
             if name in value.__globals__:
                 yield f"global {name!r}", value.__globals__[name]
-        for i, default in enumerate(value.__defaults__ or ()):
-            yield f"default #{i}", default
+        defaults = value.__defaults__ or ()
+        first = code.co_argcount - len(defaults)
+        for i, default in enumerate(defaults):
+            yield f"default of {code.co_varnames[first + i]!r}", default
         for name, default in (value.__kwdefaults__ or {}).items():
             yield f"default of {name!r}", default
         return

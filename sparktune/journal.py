@@ -41,6 +41,7 @@ import pickle
 import tempfile
 import time
 import warnings
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,7 @@ _FLOAT, _BYTES, _DATETIME, _PICKLE, _DICT = "__float__", "__bytes__", "__datetim
 _TAGS = frozenset({_FLOAT, _BYTES, _DATETIME, _PICKLE, _DICT})
 _STATES = frozenset({"NEW", "RUNNING", "DONE", "ERROR", "CANCEL"})
 _PICKLE_MAGIC = b"\x80"
+_SEAL_LEN = len(b',"crc":"00000000"}')
 
 #: Header keys that describe the search space a file was written for.
 SPACE_KEYS = ("space", "labels", "params")
@@ -163,9 +165,25 @@ def from_plain(value: Any, *, allow_pickle: bool = False, where: str = "trials f
 
 
 def encode_line(record: Mapping[str, Any], where: str, *, allow_pickle: bool = False) -> bytes:
-    """One journal line for ``record`` (ASCII JSON and a newline)."""
+    """One journal line for ``record``: an ASCII JSON object sealed with a checksum, and a newline.
+
+    The last member is ``"crc"``: the CRC-32 of the line with that member removed, so a damaged
+    line is recognised even when it is still valid JSON (a flipped digit in a loss, say).
+    """
     plain = to_plain(dict(record), where, allow_pickle=allow_pickle)
-    return (json.dumps(plain, separators=(",", ":"), allow_nan=False) + "\n").encode("ascii")
+    body = json.dumps(plain, separators=(",", ":"), allow_nan=False).encode("ascii")
+    return body[:-1] + b',"crc":"%08x"}\n' % zlib.crc32(body)
+
+
+def _checked_json(line: bytes) -> Any:
+    """Parse one line; raises ``ValueError`` when it is not JSON or its checksum does not match."""
+    sealed = line.endswith(b'"}') and line[-_SEAL_LEN:].startswith(b',"crc":"')
+    if sealed and zlib.crc32(line[:-_SEAL_LEN] + b"}") != int(line[-10:-2], 16):
+        raise ValueError("checksum mismatch")
+    value = json.loads(line)
+    if sealed and isinstance(value, dict):
+        value.pop("crc", None)
+    return value
 
 
 def _header_line(header: Mapping[str, Any]) -> bytes:
@@ -260,7 +278,7 @@ def read_journal(path: str | os.PathLike[str], *, allow_pickle: bool = False) ->
 
 def _parse_header(name: str, line: bytes, allow_pickle: bool) -> dict[str, Any]:
     try:
-        header = json.loads(line)
+        header = _checked_json(line)
     except ValueError as err:
         raise JournalError(
             f"trials file {name!r} does not start with a {FORMAT} header, so it is not a sparktune trials file "
@@ -274,14 +292,17 @@ def _parse_header(name: str, line: bytes, allow_pickle: bool) -> dict[str, Any]:
             f"trials file {name!r} has format version {version!r}; this sparktune reads versions up to {VERSION}. "
             "Upgrade sparktune to read it"
         )
-    result = from_plain(header, allow_pickle=allow_pickle, where=f"trials file {name!r}")
+    try:
+        result = from_plain(header, allow_pickle=allow_pickle, where=f"trials file {name!r}")
+    except (ValueError, TypeError, AttributeError) as err:
+        raise JournalError(f"trials file {name!r}: its header line is damaged ({err})") from err
     assert isinstance(result, dict)
     return result
 
 
 def _parse_record(line: bytes, allow_pickle: bool, where: str) -> dict[str, Any] | None:
     try:
-        raw = json.loads(line)
+        raw = _checked_json(line)
     except ValueError:
         return None
     if not (
@@ -294,9 +315,11 @@ def _parse_record(line: bytes, allow_pickle: bool, where: str) -> dict[str, Any]
         return None
     if b'"__' not in line:  # nothing tagged: skip the decoding walk
         return raw
-    record = from_plain(raw, allow_pickle=allow_pickle, where=where)
-    assert isinstance(record, dict)
-    return record
+    try:
+        record = from_plain(raw, allow_pickle=allow_pickle, where=where)
+    except (ValueError, TypeError, AttributeError):  # a damaged tagged value (binascii.Error is a ValueError)
+        return None
+    return record if isinstance(record, dict) else None
 
 
 # ----- writing ----------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""Helpers for the fault-injection tests: start a tuning script as a real process and watch it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sparktune import journal as J
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("child.py")
+
+#: Longest a child may take for anything in this suite; hitting it is a failure, not a wait.
+DEADLINE = 60.0
+
+
+class Child:
+    """A running ``child.py``: read its JSON events line by line, signal it, collect its end."""
+
+    def __init__(self, *args: object, preexec_fn: Callable[[], None] | None = None) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CHILD), *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            preexec_fn=preexec_fn,
+        )
+
+    def next_event(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(DEADLINE)
+            raise AssertionError(f"child ended (rc={self.proc.returncode}): {self.proc.stderr.read()}")  # type: ignore[union-attr]
+        return json.loads(line)
+
+    def wait_for(self, key: str, predicate: Callable[[Any], bool] = lambda v: True) -> dict[str, Any]:
+        while True:
+            event = self.next_event()
+            if key in event and predicate(event[key]):
+                return event
+
+    def finish(self) -> list[dict[str, Any]]:
+        out, err = self.proc.communicate(timeout=DEADLINE)
+        assert self.proc.returncode == 0, err
+        return [json.loads(line) for line in out.splitlines()]
+
+
+def read_quietly(path: Path) -> J.JournalContents | None:
+    """The file's contents (torn-line warnings are expected after a kill), or None if absent."""
+    if not path.exists():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return J.read_journal(path)
+
+
+def tpe_available() -> bool:
+    try:
+        import sparktune.tpe  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -78,7 +78,8 @@ def _check_count(name: str, value: object, *, allow_zero: bool = True) -> None:
 def _annotated(fn: Callable[..., Any]) -> tuple[Callable[[dict[str, Any]], Any], dict[str, Any]]:
     """Build the space from ``fn``'s annotations and wrap ``fn`` to take it as keywords."""
     space: dict[str, Any] = {}
-    for p in inspect.signature(fn).parameters.values():
+    # eval_str: under `from __future__ import annotations` the annotations are strings.
+    for p in inspect.signature(fn, eval_str=True).parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise InvalidArgumentError(f"space='annotated': {fn.__name__} takes *{p.name}; use named parameters only")
         if p.annotation is p.empty:
@@ -122,6 +123,8 @@ def fmin(
     ``trials``, so passing trials from an earlier run continues it. ``timeout`` (seconds) also
     stops the trials that are running when it expires.
     """
+    if trials is not None and not isinstance(trials, Trials):
+        raise InvalidArgumentError(f"trials must be a sparktune Trials (or SparkTrials), got {type(trials).__name__}")
     if allow_trials_fmin and trials is not None and type(trials).fmin is not Trials.fmin:
         return trials.fmin(
             fn, space, algo=algo, max_evals=max_evals, timeout=timeout, loss_threshold=loss_threshold,
@@ -156,8 +159,6 @@ def fmin(
         raise InvalidArgumentError(f"max_queue_len must be an int >= 1, got {max_queue_len!r}")
     if early_stop_fn is not None and not callable(early_stop_fn):
         raise InvalidArgumentError(f"early_stop_fn must be callable or None, got {type(early_stop_fn).__name__}")
-    if trials is not None and not isinstance(trials, Trials):
-        raise InvalidArgumentError(f"trials must be a sparktune Trials (or SparkTrials), got {type(trials).__name__}")
     if not isinstance(trials_save_file, (str, os.PathLike)):
         raise InvalidArgumentError(f"trials_save_file must be a path string, got {type(trials_save_file).__name__}")
     seed = base_seed(rstate)
@@ -202,9 +203,11 @@ def fmin(
     if verbose:
         best = trials.best_loss()
         logger.info("fmin: %d trials, best loss %s (stopped: %s)", len(trials), best, loop.stop_reason)
-    if len(trials) == 0:
-        raise AllTrialsFailed("there are no trials: max_evals=0 and nothing to resume, so there is no best point")
     if return_argmin:
+        if len(trials) == 0:
+            raise AllTrialsFailed(
+                f"there are no trials, so there is no best point (max_evals={max_evals}, stopped: {loop.stop_reason})"
+            )
         return trials.argmin
     return space_eval(domain.space, trials.argmin) if trials.best_loss() is not None else None
 

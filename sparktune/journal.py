@@ -22,7 +22,7 @@ Durability rules:
   their trials in one file.
 
 Files hold plain data only: JSON with tagged values for non-finite floats, ``bytes`` and
-datetimes. Any other object is rejected with :class:`~sparktune.exceptions.SerializationError`
+datetimes. Any other object is rejected with :class:`~sparktune.exceptions.UnstorableValue`
 naming where it is, unless the writer opts in with ``allow_pickle=True``; then it is stored as a
 base64 pickle and reading the file needs ``allow_pickle=True`` too, because unpickling can run
 code. Reading a file never runs code otherwise.
@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import JournalError, SerializationError
+from .exceptions import JournalError, UnstorableValue
 
 __all__ = [
     "FORMAT",
@@ -88,7 +88,7 @@ SPACE_KEYS = ("space", "labels", "params")
 def to_plain(value: Any, where: str = "result", *, allow_pickle: bool = False) -> Any:
     """Convert ``value`` to JSON-ready data.
 
-    Raises :class:`SerializationError` naming the first part that is not plain data, unless
+    Raises :class:`UnstorableValue` naming the first part that is not plain data, unless
     ``allow_pickle`` is true, in which case such parts are stored as tagged base64 pickles.
     """
     if value is None or isinstance(value, (bool, int, str)):
@@ -113,13 +113,13 @@ def to_plain(value: Any, where: str = "result", *, allow_pickle: bool = False) -
         return {_PICKLE: base64.b64encode(_pickle(value, where)).decode("ascii")}
     if isinstance(value, Mapping):
         key = next(k for k in value if not isinstance(k, str))
-        raise SerializationError(
+        raise UnstorableValue(
             f"{where} has the key {key!r} ({type(key).__name__}); trials files store dicts with str keys only. "
             "Use str keys, or opt in to pickled values with Trials(journal_pickle=True)"
         )
     kind = f"{type(value).__module__}.{type(value).__qualname__}"
-    raise SerializationError(
-        f"{where} holds a {kind}, which a trials file cannot store as plain data. Return numbers, "
+    raise UnstorableValue(
+        f"{where} holds a {kind}, which a trial file cannot store as plain data. Return numbers, "
         "strings, lists and dicts in the result (put bytes under 'attachments'), or opt in to pickled "
         "values with Trials(journal_pickle=True); reading such a file then needs allow_pickle=True"
     )
@@ -131,7 +131,7 @@ def _pickle(value: Any, where: str) -> bytes:
     try:
         return bytes(cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception as err:
-        raise SerializationError(
+        raise UnstorableValue(
             f"{where} holds a {type(value).__qualname__} that cannot be pickled either "
             f"({type(err).__name__}: {err}); keep it out of the result"
         ) from err
@@ -460,7 +460,7 @@ class JournalWriter:
     def append(self, record: Mapping[str, Any], *, durable: bool = False) -> None:
         """Append one record. ``durable`` marks a finished trial: ``fsync`` if the interval has passed.
 
-        Raises :class:`SerializationError` (nothing written) when the record is not plain data,
+        Raises :class:`UnstorableValue` (nothing written) when the record is not plain data,
         :class:`JournalError` when the file cannot be written (the file keeps its earlier lines).
         """
         line = encode_line(record, f"trial {record.get('tid')}", allow_pickle=self.allow_pickle)
@@ -537,7 +537,7 @@ def write_snapshot(
     """Write a complete trials file atomically: a temporary file in the same folder, then a rename.
 
     Every record is encoded before anything is written, so a record that is not plain data
-    raises :class:`SerializationError` and leaves any existing file untouched.
+    raises :class:`UnstorableValue` and leaves any existing file untouched.
     """
     target = Path(path)
     body = [_header_line(header)]

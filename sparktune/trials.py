@@ -374,7 +374,7 @@ class Trials:
 
         The file is data only (JSON lines) unless these trials were made with
         ``journal_pickle=True``; a result that is not plain data otherwise raises
-        :class:`~sparktune.exceptions.SerializationError` and leaves ``path`` untouched.
+        :class:`~sparktune.exceptions.UnstorableValue` and leaves ``path`` untouched.
         """
         with self._lock:
             records = [self._file_record(r) for r in self._records]

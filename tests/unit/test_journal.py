@@ -15,7 +15,7 @@ import pytest
 
 from sparktune import Trials
 from sparktune import journal as J
-from sparktune.exceptions import JournalError, SerializationError
+from sparktune.exceptions import JournalError, SerializationError, UnstorableValue
 from sparktune.objective import Outcome
 
 
@@ -56,6 +56,7 @@ def test_a_result_that_is_not_plain_data_is_rejected_naming_where_it_is() -> Non
     with pytest.raises(SerializationError, match=r"trial 4\['result'\]\['model'\] holds a threading.Event") as info:
         J.encode_line({"tid": 4, "result": {"loss": 1.0, "model": threading.Event()}}, "trial 4")
     assert "journal_pickle=True" in str(info.value)
+    assert isinstance(info.value, UnstorableValue) and isinstance(info.value, JournalError)
 
 
 def test_non_string_keys_are_rejected() -> None:

@@ -1,0 +1,195 @@
+"""Trials: Hyperopt-shaped views, document API, counters, pickling and files."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sparktune import (
+    JOB_STATE_DONE,
+    JOB_STATE_NEW,
+    STATUS_OK,
+    Trials,
+    fmin,
+    hp,
+    rand,
+    trials_from_docs,
+)
+from sparktune.exceptions import AllTrialsFailed, InvalidTrial, JournalError
+
+SPACE = {"c": hp.choice("c", [{"x": hp.uniform("x", 0, 1)}, {"y": hp.randint("y", 5)}])}
+
+
+@pytest.fixture
+def trials() -> Trials:
+    t = Trials()
+    fmin(
+        lambda p: p["c"].get("x", 0.5) + p["c"].get("y", 0) / 10,
+        SPACE,
+        algo=rand.suggest,
+        max_evals=12,
+        trials=t,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    return t
+
+
+def test_views_have_hyperopt_shape(trials: Trials) -> None:
+    doc = trials.trials[0]
+    assert set(doc) >= {
+        "state",
+        "tid",
+        "spec",
+        "result",
+        "misc",
+        "exp_key",
+        "owner",
+        "version",
+        "book_time",
+        "refresh_time",
+    }
+    assert set(doc["misc"]) >= {"tid", "cmd", "workdir", "idxs", "vals"}
+    assert set(doc["misc"]["vals"]) == {"c", "x", "y"}
+    assert trials.tids == list(range(12))
+    assert len(trials.results) == len(trials.miscs) == len(trials.specs) == 12
+    assert trials.statuses() == [STATUS_OK] * 12
+    idxs, vals = trials.idxs_vals
+    assert idxs["c"] == trials.tids and len(idxs["x"]) + len(idxs["y"]) == 12
+    assert all(isinstance(v, int) for v in vals["y"])
+    assert trials.count_by_state_unsynced(JOB_STATE_DONE) == 12
+    assert trials.count_by_state_synced([JOB_STATE_NEW, JOB_STATE_DONE]) == 12
+    assert [t["tid"] for t in trials] == trials.tids and trials[3]["tid"] == 3
+
+
+def test_best_trial_and_argmin(trials: Trials) -> None:
+    losses = trials.losses()
+    best = trials.best_trial
+    assert best["result"]["loss"] == min(losses)
+    assert trials.argmin == {k: v[0] for k, v in best["misc"]["vals"].items() if v}
+    assert trials.average_best_error() == min(losses)
+
+
+def test_average_best_error_with_variance() -> None:
+    docs = []
+    for tid, (loss, var, true) in enumerate([(1.0, 0.25, 1.5), (1.1, 0.25, 0.5), (5.0, 0.25, 9.0)]):
+        docs.append(
+            {
+                "tid": tid, "state": JOB_STATE_DONE, "spec": None, "exp_key": None, "owner": None, "version": 0,
+                "book_time": None, "refresh_time": None,
+                "result": {"status": STATUS_OK, "loss": loss, "loss_variance": var, "true_loss": true},
+                "misc": {"tid": tid, "cmd": None, "workdir": None, "idxs": {"x": [tid]}, "vals": {"x": [float(tid)]}},
+            }
+        )  # fmt: skip
+    value = trials_from_docs(docs).average_best_error()
+    # the two close candidates are each the minimum about half the time; the far one never
+    assert 0.7 < value < 1.3
+
+
+def test_insert_docs_warm_start_then_fmin_continues() -> None:
+    t = Trials()
+    ids = t.new_trial_ids(2)
+    miscs = [
+        {"tid": i, "cmd": None, "workdir": None, "idxs": {"x": [i]}, "vals": {"x": [v]}}
+        for i, v in zip(ids, [0.1, 0.9], strict=True)
+    ]
+    docs = t.new_trial_docs(
+        ids, [None, None], [{"status": STATUS_OK, "loss": 0.1}, {"status": STATUS_OK, "loss": 0.9}], miscs
+    )
+    for d in docs:
+        d["state"] = JOB_STATE_DONE
+    t.insert_trial_docs(docs)
+    t.refresh()
+    fmin(lambda x: x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=5, trials=t, show_progressbar=False)
+    assert len(t) == 5 and t.tids == [0, 1, 2, 3, 4]
+
+
+def test_bad_documents_are_refused() -> None:
+    with pytest.raises(InvalidTrial, match="a trial needs 'tid'"):
+        Trials().insert_trial_doc({"state": 0})
+    t = Trials()
+    t.insert_trial_doc({"tid": 0, "misc": {"tid": 0, "vals": {"x": [1.0]}}, "result": {"status": "new"}})
+    with pytest.raises(InvalidTrial, match="already in these trials"):
+        t.insert_trial_doc({"tid": 0, "misc": {"tid": 0, "vals": {"x": [1.0]}}})
+
+
+def test_all_failed_best_trial() -> None:
+    t = Trials()
+    with pytest.raises(AllTrialsFailed, match="none of the 0 trials"):
+        _ = t.best_trial
+
+
+def test_delete_all_and_pickle(trials: Trials) -> None:
+    clone = pickle.loads(pickle.dumps(trials))
+    assert clone.vals == trials.vals and clone.argmin == trials.argmin
+    trials.delete_all()
+    assert len(trials) == 0 and trials.trials == []
+    assert len(clone) == 12
+
+
+def test_history_columns(trials: Trials) -> None:
+    h = trials.history()
+    assert h.n == 12 and h.ok.all() and not h.pending.any()
+    c = h.column("c")
+    assert np.array_equal(~np.isnan(h.column("x")), c == 0)
+    assert np.isnan(h.column("unknown")).all()
+    with pytest.raises(ValueError):
+        h.losses[0] = 1.0  # read-only
+
+
+def test_save_and_load_round_trip(trials: Trials, tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    trials.save(str(path))
+    loaded = Trials.load(str(path))
+    assert loaded.vals == trials.vals and loaded.losses() == trials.losses()
+    assert loaded.trials[0]["book_time"] == trials.trials[0]["book_time"]
+
+
+def test_torn_last_line_is_skipped_with_a_warning(trials: Trials, tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    trials.save(str(path))
+    with path.open("a") as f:
+        f.write('{"tid": 99, "sta')
+    with pytest.warns(UserWarning, match="last line is incomplete"):
+        loaded = Trials.load(str(path))
+    assert len(loaded) == 12
+
+
+def test_loading_a_pickle_is_refused_without_running_it(tmp_path: Path) -> None:
+    path = tmp_path / "hyperopt.pkl"
+    path.write_bytes(pickle.dumps(Trials()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(JournalError, match="not a sparktune trials file"):
+            Trials.load(str(path))
+
+
+def test_non_plain_results_are_rejected_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    with pytest.raises(
+        JournalError, match=r"\['result'\]\['model'\] holds a builtins.object, which a trial file cannot store"
+    ):
+        fmin(
+            lambda x: {"loss": x, "status": STATUS_OK, "model": object()},
+            hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=2, trials_save_file=str(path), show_progressbar=False,
+        )  # fmt: skip
+
+
+def test_numpy_values_are_stored_as_plain_data(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    t = Trials()
+    fmin(
+        lambda x: {"loss": np.float32(x), "status": STATUS_OK, "arr": np.arange(3), "n": np.int64(4)},
+        hp.uniform("x", 0, 1),
+        algo=rand.suggest,
+        max_evals=2,
+        trials=t,
+        trials_save_file=str(path),
+        show_progressbar=False,
+    )
+    loaded = Trials.load(str(path))
+    assert loaded.results[0]["arr"] == [0, 1, 2] and loaded.results[0]["n"] == 4

@@ -281,8 +281,8 @@ def _parse_header(name: str, line: bytes, allow_pickle: bool) -> dict[str, Any]:
         header = _checked_json(line)
     except ValueError as err:
         raise JournalError(
-            f"trials file {name!r} does not start with a {FORMAT} header, so it is not a sparktune trials file "
-            f"(or its first line is damaged: {err})"
+            f"trials file {name!r} is not a sparktune trials file, or its first line is damaged: it does not "
+            f"start with a {FORMAT} header (it starts with {line[:40]!r})"
         ) from err
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise JournalError(f"trials file {name!r} is not a {FORMAT} file (its first line is {line[:120]!r})")

@@ -585,7 +585,11 @@ class Trials:
             first = self._first_failure()
             detail = ""
             if first is not None:
-                reason = first.error or first.result.get("failure") or first.result
+                failure = first.result.get("failure")
+                if first.error is None and isinstance(failure, Mapping) and "message" in failure:
+                    reason: object = f"{failure.get('type', 'failure')}: {failure['message']}"
+                else:
+                    reason = first.error or failure or first.result
                 detail = f"; the first failure was trial {first.tid}: {reason}"
                 if first.error is not None and first.error.traceback:
                     detail += f"\n{first.error.traceback}"

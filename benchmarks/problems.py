@@ -107,11 +107,7 @@ def _box(n: int, low: float, high: float) -> tuple[Callable[[Any], Any], Callabl
 def _cond_mixed(c: Config) -> float:
     b = c["branch"]
     if b["kind"] == "a":
-        return (
-            4 * ((b["a_x"] - 1.5) / 5) ** 2
-            + (math.log10(b["a_lr"]) + 2) ** 2 / 4
-            + ((b["a_k"] - 13) / 10) ** 2
-        )
+        return 4 * ((b["a_x"] - 1.5) / 5) ** 2 + (math.log10(b["a_lr"]) + 2) ** 2 / 4 + ((b["a_k"] - 13) / 10) ** 2
     if b["kind"] == "b":
         return 0.2 + (b["b_y"] - 0.7) ** 2 + 0.02 * abs(b["b_n"] - 3)
     return 0.4 + (math.log10(b["c_z"]) - 2) ** 2 / 9 + b["c_w"] ** 2
@@ -239,12 +235,7 @@ def _pipeline(c: Config) -> float:
             + (m["rf_features"] - 0.4) ** 2
             + (0.0 if m["rf_criterion"] == "entropy" else 0.03)
         )
-    return (
-        loss
-        + 0.15
-        + ((math.log10(m["lin_C"]) + 1) / 3) ** 2
-        + (0.0 if m["lin_penalty"] == "l1" else 0.05)
-    )
+    return loss + 0.15 + ((math.log10(m["lin_C"]) + 1) / 3) ** 2 + (0.0 if m["lin_penalty"] == "l1" else 0.05)
 
 
 def _pipeline_space(hp: Any) -> dict[str, Any]:

@@ -36,9 +36,7 @@ def summarize(results: Sequence[Result], checkpoints: Sequence[int]) -> tuple[Su
         for key, runs in by_algo.items():
             if key in errors:
                 continue
-            summary.setdefault(prob, {})[key] = {
-                cp: statistics.median(t[cp - 1] for t in runs) for cp in checkpoints
-            }
+            summary.setdefault(prob, {})[key] = {cp: statistics.median(t[cp - 1] for t in runs) for cp in checkpoints}
     return summary, errors
 
 
@@ -92,26 +90,35 @@ def targets(
     def add(name: str, verdict: tuple[str, str]) -> None:
         rows.append((name, *verdict))
 
-    add("#3 sparktune.tpe <= hyperopt.tpe, every problem & checkpoint",
-        _compare(summary, "sparktune.tpe", "hyperopt.tpe", suite, checkpoints))
+    add(
+        "#3 sparktune.tpe <= hyperopt.tpe, every problem & checkpoint",
+        _compare(summary, "sparktune.tpe", "hyperopt.tpe", suite, checkpoints),
+    )
     if "sparktune.tpe" in ranks and "optuna.tpe" in ranks:
         bad = [cp for cp in checkpoints if ranks["sparktune.tpe"][cp] >= ranks["optuna.tpe"][cp]]
         detail = ", ".join(
-            f"@{cp}: {ranks['sparktune.tpe'][cp]:.2f} vs {ranks['optuna.tpe'][cp]:.2f}"
-            for cp in checkpoints
+            f"@{cp}: {ranks['sparktune.tpe'][cp]:.2f} vs {ranks['optuna.tpe'][cp]:.2f}" for cp in checkpoints
         )
         add("#3 mean rank sparktune.tpe < optuna.tpe", ("FAIL" if bad else "PASS", detail))
     else:
         add("#3 mean rank sparktune.tpe < optuna.tpe", ("n/a", "one of them not ranked"))
     for algo in ("anneal", "atpe"):
-        add(f"#5 sparktune.{algo} <= hyperopt.anneal @100,200",
-            _compare(summary, f"sparktune.{algo}", "hyperopt.anneal", suite, late))
-    add("#5 sparktune.gp < sparktune.tpe on branin, hartmann6 @50,100",
-        _compare(summary, "sparktune.gp", "sparktune.tpe", smooth, early, strict=True))
-    add("#5 sparktune.gp <= optuna.gp on branin, hartmann6 @50,100",
-        _compare(summary, "sparktune.gp", "optuna.gp", smooth, early))
-    add(f"#5 sparktune.gp <= {rand} on mixed/conditional problems",
-        _compare(summary, "sparktune.gp", rand, mixed, checkpoints))
+        add(
+            f"#5 sparktune.{algo} <= hyperopt.anneal @100,200",
+            _compare(summary, f"sparktune.{algo}", "hyperopt.anneal", suite, late),
+        )
+    add(
+        "#5 sparktune.gp < sparktune.tpe on branin, hartmann6 @50,100",
+        _compare(summary, "sparktune.gp", "sparktune.tpe", smooth, early, strict=True),
+    )
+    add(
+        "#5 sparktune.gp <= optuna.gp on branin, hartmann6 @50,100",
+        _compare(summary, "sparktune.gp", "optuna.gp", smooth, early),
+    )
+    add(
+        f"#5 sparktune.gp <= {rand} on mixed/conditional problems",
+        _compare(summary, "sparktune.gp", rand, mixed, checkpoints),
+    )
     return rows
 
 
@@ -148,10 +155,12 @@ def render(
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--problems", default=",".join(problems.QUALITY_SUITE),
-                    help=f"comma list of: {', '.join(problems.PROBLEMS)}")
-    ap.add_argument("--libs", default="hyperopt,optuna,sparktune",
-                    help="comma list of lib or lib.algo, e.g. hyperopt,optuna.tpe")
+    ap.add_argument(
+        "--problems", default=",".join(problems.QUALITY_SUITE), help=f"comma list of: {', '.join(problems.PROBLEMS)}"
+    )
+    ap.add_argument(
+        "--libs", default="hyperopt,optuna,sparktune", help="comma list of lib or lib.algo, e.g. hyperopt,optuna.tpe"
+    )
     ap.add_argument("--evals", default="50,100,200", help="checkpoints; the largest is the budget")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--batch", type=int, default=1, help="suggestions made before any finishes")

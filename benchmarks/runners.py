@@ -222,8 +222,7 @@ def run_many(specs: list[Spec], jobs: int = 1, verbose: bool = True) -> list[Res
                 s = res.spec
                 what = res.error or f"best {res.best[-1]:.4g}, {res.cpu_s:.2f} s CPU"
                 print(
-                    f"[{i}/{len(specs)}] {s.key} {s.problem} n={s.n_evals} seed={s.seed} "
-                    f"batch={s.batch}: {what}",
+                    f"[{i}/{len(specs)}] {s.key} {s.problem} n={s.n_evals} seed={s.seed} batch={s.batch}: {what}",
                     file=sys.stderr,
                     flush=True,
                 )

@@ -90,8 +90,7 @@ def plan(sections: Sequence[str], libs: Sequence[str], z: Sizes) -> dict[str, li
     out: dict[str, list[Spec]] = {}
     if "tpe" in sections:
         out["tpe"] = [
-            Spec(lib, TPE[lib], space, z.tpe, s) for space in problems.SPEED_SPACES
-            for lib in libs for s in seeds
+            Spec(lib, TPE[lib], space, z.tpe, s) for space in problems.SPEED_SPACES for lib in libs for s in seeds
         ]
     if "memory" in sections:
         out["memory"] = [Spec(lib, TPE[lib], "mixed10", z.tpe, s) for lib in libs for s in seeds]
@@ -100,10 +99,7 @@ def plan(sections: Sequence[str], libs: Sequence[str], z: Sizes) -> dict[str, li
     if "tpe10k" in sections and "sparktune" in libs:
         out["tpe10k"] = [Spec("sparktune", "tpe", "mixed10", z.big, 0)]
     if "algos" in sections:
-        out["algos"] = [
-            Spec(lib, algo, "mixed10", z.algos, 0)
-            for lib in libs for algo in ALGORITHMS[lib]
-        ]
+        out["algos"] = [Spec(lib, algo, "mixed10", z.algos, 0) for lib in libs for algo in ALGORITHMS[lib]]
     return out
 
 
@@ -125,15 +121,26 @@ def report_tpe(results: Sequence[Result], z: Sizes, targets: list[list[str]]) ->
         cpu = {lib: median(rs, lambda r: r.cpu_s) for lib, rs in by.items()}
         last = {lib: median(rs, last_suggest_ms) for lib, rs in by.items()}
         for lib, rs in by.items():
-            rows.append([space, lib, _report.fmt(cpu[lib], 3), _report.fmt(last[lib], 3),
-                         f"{sum(r.error is None for r in rs)}/{len(rs)}"])
+            rows.append(
+                [
+                    space,
+                    lib,
+                    _report.fmt(cpu[lib], 3),
+                    _report.fmt(last[lib], 3),
+                    f"{sum(r.error is None for r in rs)}/{len(rs)}",
+                ]
+            )
         sp = cpu.get("sparktune", float("nan"))
-        limits = {"hyperopt": 1 / 5, "optuna": 1 / 5} if space == "branin" else {
-            "hyperopt": 1 / 20, "optuna": 1 / 8}
+        limits = {"hyperopt": 1 / 5, "optuna": 1 / 5} if space == "branin" else {"hyperopt": 1 / 20, "optuna": 1 / 8}
         for peer, limit in limits.items():
             q = ratio(sp, cpu.get(peer, float("nan")))
-            targets.append([f"#3 TPE {z.tpe} trials on {space}: sparktune/{peer} CPU <= 1/{1 / limit:.0f}",
-                            verdict(q, limit), _report.fmt(q, 3)])
+            targets.append(
+                [
+                    f"#3 TPE {z.tpe} trials on {space}: sparktune/{peer} CPU <= 1/{1 / limit:.0f}",
+                    verdict(q, limit),
+                    _report.fmt(q, 3),
+                ]
+            )
         h, o = cpu.get("hyperopt", float("nan")), cpu.get("optuna", float("nan"))
         rows.append([space, "optuna/hyperopt", _report.fmt(ratio(o, h), 3), "", ""])
         rows.append([space, "sparktune/hyperopt", _report.fmt(ratio(sp, h), 3), "", ""])
@@ -149,17 +156,29 @@ def report_rand(results: Sequence[Result], z: Sizes, targets: list[list[str]]) -
         cpu[lib] = median(rs, lambda r: r.cpu_s)
         first = median(rs, lambda r: per_trial_ms(r, last=False))
         last = median(rs, lambda r: per_trial_ms(r, last=True))
-        rows.append([lib, _report.fmt(cpu[lib], 3), _report.fmt(first, 3), _report.fmt(last, 3),
-                     _report.fmt(ratio(last, first), 3)])
+        rows.append(
+            [
+                lib,
+                _report.fmt(cpu[lib], 3),
+                _report.fmt(first, 3),
+                _report.fmt(last, 3),
+                _report.fmt(ratio(last, first), 3),
+            ]
+        )
         if lib == "sparktune":
-            targets.append(["#3 random search flat: last/first 10% per-trial CPU <= 1.5",
-                            verdict(ratio(last, first), 1.5), _report.fmt(ratio(last, first), 3)])
+            targets.append(
+                [
+                    "#3 random search flat: last/first 10% per-trial CPU <= 1.5",
+                    verdict(ratio(last, first), 1.5),
+                    _report.fmt(ratio(last, first), 3),
+                ]
+            )
     q = ratio(cpu.get("sparktune", float("nan")), cpu.get("hyperopt", float("nan")))
-    targets.append([f"#3 random search {z.rand} trials: sparktune/hyperopt CPU <= 1/5",
-                    verdict(q, 1 / 5), _report.fmt(q, 3)])
+    targets.append(
+        [f"#3 random search {z.rand} trials: sparktune/hyperopt CPU <= 1/5", verdict(q, 1 / 5), _report.fmt(q, 3)]
+    )
     head = ["library", "CPU s (median)", "ms/trial first 10%", "ms/trial last 10%", "last/first"]
-    return (f"### Random search, {z.rand} trials on mixed10, median of {z.seeds} seeds\n\n"
-            + _report.table(head, rows))
+    return f"### Random search, {z.rand} trials on mixed10, median of {z.seeds} seeds\n\n" + _report.table(head, rows)
 
 
 def report_big(results: Sequence[Result], z: Sizes, targets: list[list[str]]) -> str:
@@ -171,11 +190,17 @@ def report_big(results: Sequence[Result], z: Sizes, targets: list[list[str]]) ->
         mean = last_suggest_ms(r)
         worst = 1000 * max(r.suggest_s[-100:])
         rows.append([r.spec.key, _report.fmt(r.cpu_s, 3), _report.fmt(mean, 3), _report.fmt(worst, 3)])
-        targets.append([f"#3 sparktune TPE {z.big} trials: last 100 suggestions <= 5 ms (mean)",
-                        verdict(mean, 5.0), f"mean {_report.fmt(mean, 3)} ms, max {_report.fmt(worst, 3)} ms"])
+        targets.append(
+            [
+                f"#3 sparktune TPE {z.big} trials: last 100 suggestions <= 5 ms (mean)",
+                verdict(mean, 5.0),
+                f"mean {_report.fmt(mean, 3)} ms, max {_report.fmt(worst, 3)} ms",
+            ]
+        )
     if not results:
-        targets.append([f"#3 sparktune TPE {z.big} trials: last 100 suggestions <= 5 ms", "n/a",
-                        "sparktune.tpe not available"])
+        targets.append(
+            [f"#3 sparktune TPE {z.big} trials: last 100 suggestions <= 5 ms", "n/a", "sparktune.tpe not available"]
+        )
     head = ["algorithm", "CPU s", "last 100 suggestions, mean ms", "max ms"]
     return f"### Long TPE run, {z.big} trials on mixed10\n\n" + _report.table(head, rows)
 
@@ -186,11 +211,11 @@ def report_memory(results: Sequence[Result], z: Sizes, targets: list[list[str]])
         rss = median(rs, lambda r: r.peak_rss_mb)
         rows.append([lib, _report.fmt(rss, 3)])
         if lib == "sparktune":
-            targets.append([f"#3 peak RSS of a {z.tpe}-trial run <= 60 MB", verdict(rss, 60.0),
-                            f"{_report.fmt(rss, 3)} MB"])
+            targets.append(
+                [f"#3 peak RSS of a {z.tpe}-trial run <= 60 MB", verdict(rss, 60.0), f"{_report.fmt(rss, 3)} MB"]
+            )
     head = ["library", "peak RSS MB (median)"]
-    return (f"### Peak RSS, TPE {z.tpe} trials on mixed10, fresh process each\n\n"
-            + _report.table(head, rows))
+    return f"### Peak RSS, TPE {z.tpe} trials on mixed10, fresh process each\n\n" + _report.table(head, rows)
 
 
 def report_algos(results: Sequence[Result], z: Sizes) -> str:
@@ -200,8 +225,15 @@ def report_algos(results: Sequence[Result], z: Sizes) -> str:
             rows.append([r.spec.key, "", "", "", r.error])
             continue
         n = len(r.suggest_s)
-        rows.append([r.spec.key, str(n), _report.fmt(window_ms(r, 190, 210), 3),
-                     _report.fmt(window_ms(r, n - 20, n), 3), _report.fmt(r.cpu_s, 3)])
+        rows.append(
+            [
+                r.spec.key,
+                str(n),
+                _report.fmt(window_ms(r, 190, 210), 3),
+                _report.fmt(window_ms(r, n - 20, n), 3),
+                _report.fmt(r.cpu_s, 3),
+            ]
+        )
     head = ["algorithm", "trials", "ms/suggestion @~200", "ms/suggestion last 20", "CPU s / note"]
     return "### Per-algorithm suggestion cost on mixed10 (seed 0)\n\n" + _report.table(head, rows)
 
@@ -222,10 +254,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     sections = [s for s in args.sections.split(",") if s]
     libs = [lib for lib in args.libs.split(",") if lib]
     by_section = plan(sections, libs, z)
-    missing = {s.key: why for specs in by_section.values() for s in specs
-               if (why := unavailable(s.lib, s.algo)) is not None}
-    todo = list(dict.fromkeys(s for specs in by_section.values() for s in specs
-                              if s.key not in missing))
+    missing = {
+        s.key: why for specs in by_section.values() for s in specs if (why := unavailable(s.lib, s.algo)) is not None
+    }
+    todo = list(dict.fromkeys(s for specs in by_section.values() for s in specs if s.key not in missing))
     done = dict(zip(todo, run_many(todo, args.jobs), strict=True))
 
     def results(section: str) -> list[Result]:

@@ -92,7 +92,7 @@ def _torn_file() -> Any:
 def _damaged_line_file() -> Any:
     _fmin(trials_save_file=SAVE)
     lines = Path(SAVE).read_bytes().split(b"\n")
-    lines[2] = lines[2].replace(b'"x":0.', b'"x":1.')  # a changed digit: still JSON, checksum wrong
+    lines[3] = lines[3].replace(b'"x":0.', b'"x":1.')  # a changed digit in the result line of trial 0
     Path(SAVE).write_bytes(b"\n".join(lines))
     return Trials.load(SAVE)
 

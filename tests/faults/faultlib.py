@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -15,6 +17,7 @@ from sparktune import journal as J
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("child.py")
+CHILD_SPARK = Path(__file__).with_name("child_spark.py")
 
 #: Longest a child may take for anything in this suite; hitting it is a failure, not a wait.
 DEADLINE = 60.0
@@ -23,10 +26,11 @@ DEADLINE = 60.0
 class Child:
     """A running ``child.py``: read its JSON events line by line, signal it, collect its end."""
 
-    def __init__(self, *args: object, preexec_fn: Callable[[], None] | None = None) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    def __init__(self, *args: object, preexec_fn: Callable[[], None] | None = None, script: Path = CHILD) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
+        env["SPARK_CONF_DIR"] = str(ROOT / "conf")
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), *map(str, args)],
+            [sys.executable, str(script), *map(str, args)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -47,6 +51,26 @@ class Child:
             event = self.next_event()
             if key in event and predicate(event[key]):
                 return event
+
+    def kill_driver(self) -> None:
+        """SIGKILL this process alone (the fault), then reap what it had started (a Spark JVM, its workers).
+
+        A JVM started by PySpark exits by itself when its driver dies; anything still alive after
+        the deadline is killed so that tests do not leak processes.
+        """
+        import psutil
+
+        try:
+            descendants = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            descendants = []
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(DEADLINE)
+        _, alive = psutil.wait_procs(descendants, timeout=30)
+        for p in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        psutil.wait_procs(alive, timeout=10)
 
     def finish(self) -> list[dict[str, Any]]:
         out, err = self.proc.communicate(timeout=DEADLINE)

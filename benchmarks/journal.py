@@ -22,6 +22,7 @@ Figures (CPU time of this process, medians of ``--repeat`` runs where it says so
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -158,6 +159,61 @@ def sigkill_runs(kills: int, folder: Path, n: int = 100_000) -> tuple[int, int, 
     return done, len(seen), len(lost)
 
 
+_CHILD_SPARK = """
+import json, sys, time, numpy as np
+from sparktune import SparkTrials, fmin, hp, rand
+def f(p):
+    time.sleep(0.1)
+    return float(p["x"] ** 2)
+def progress(trials, *args):
+    print(json.dumps({"finished": sum(1 for t in trials.trials if t["state"] >= 2)}), flush=True)
+    return False, []
+fmin(f, {"x": hp.uniform("x", -5, 5)}, algo=rand.suggest, max_evals=int(sys.argv[2]), trials=SparkTrials(parallelism=2),
+     rstate=np.random.default_rng(3), trials_save_file=sys.argv[1], show_progressbar=False, early_stop_fn=progress)
+"""
+
+
+def spark_sigkill_runs(kills: int, folder: Path, n: int = 10_000) -> tuple[int, int, int]:
+    """Like :func:`sigkill_runs` for a SparkTrials driver, killed after a random number of results."""
+    import psutil
+
+    script = folder / "child_spark.py"
+    script.write_text(_CHILD_SPARK)
+    path = folder / "killed_spark.jsonl"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "PYSPARK_PYTHON": sys.executable}
+    rng = random.Random(1)
+    seen: dict[int, float] = {}
+    lost: set[int] = set()
+    done = 0
+    for _ in range(kills):
+        proc = subprocess.Popen([sys.executable, str(script), str(path), str(n)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+        target = rng.randint(1, 12)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if json.loads(line)["finished"] >= target:
+                break
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        done += 1
+        _, alive = psutil.wait_procs(children, timeout=30)  # the JVM exits once its driver is gone
+        for p in alive:
+            p.kill()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            records = {r["tid"]: r for r in J.read_journal(path).records}
+        for tid, loss in seen.items():
+            r = records.get(tid)
+            if r is None or r["state"] != "DONE" or r["result"]["loss"] != loss:
+                lost.add(tid)
+        for tid, r in records.items():
+            if r["state"] == "DONE":
+                seen.setdefault(tid, r["result"]["loss"])
+    return done, len(seen), len(lost)
+
+
 def hyperopt_cost(n: int, folder: Path) -> tuple[float, float] | None:
     """Hyperopt's per-trial CPU seconds (first and last tenth) with trials_save_file, or None."""
     try:
@@ -214,6 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--hyperopt-trials", type=int, default=2_000)
+    parser.add_argument(
+        "--spark-kills", type=int, default=0, help="SIGKILLs of a SparkTrials driver (each starts a JVM)"
+    )
+    parser.add_argument("--only", nargs="*", default=None, help="sections: cost fmin resume kills spark peers")
     parser.add_argument("--quick", action="store_true", help="2,000 trials, 5 kills, 1 repeat, 500 Hyperopt trials")
     args = parser.parse_args(argv)
     if args.quick:
@@ -253,10 +313,18 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"5. Hyperopt trials_save_file, {args.hyperopt_trials} trials: per trial first tenth "
                       f"{_us(ho[0])}, last tenth {_us(ho[1])} (x{ho[1] / ho[0]:.1f})")  # fmt: skip
 
-        runs = [("cost", cost), ("fmin", whole), ("resume", resume), ("kills", kills), ("peers", peers)]
-        for _, run in runs:
-            run()
-            sys.stdout.flush()
+        def spark() -> None:
+            if args.spark_kills:
+                killed, seen, lost = spark_sigkill_runs(args.spark_kills, folder)
+                print(f"4b. SIGKILL of a SparkTrials driver: {killed} runs killed after a random number of results "
+                      f"and resumed; {seen} finished trials seen; {lost} lost")  # fmt: skip
+
+        runs = [("cost", cost), ("fmin", whole), ("resume", resume), ("kills", kills), ("spark", spark)]
+        runs.append(("peers", peers))
+        for name, run in runs:
+            if args.only is None or name in args.only:
+                run()
+                sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from faultlib import CHILD_SPARK, Child, read_quietly
+from faultlib import CHILD_SPARK, Child, Standalone, read_quietly
 
 pytestmark = pytest.mark.spark
 
@@ -87,3 +87,26 @@ def test_sparktrials_worker_exit_fails_one_trial_and_ctrl_c_leaves_nothing_runni
     assert set(states[1:]) == {2}  # every other trial finished, the interrupted ones re-run
     contents = read_quietly(path)
     assert contents is not None and [r["state"] for r in contents.records] == ["ERROR"] + ["DONE"] * (len(states) - 1)
+
+
+def test_standalone_worker_killed_mid_run_fails_only_its_trials(
+    tmp_path: Path, child_factory: Callable[..., Child]
+) -> None:
+    cluster = Standalone(tmp_path)
+    try:
+        path = tmp_path / "standalone.jsonl"
+        n = 24
+        child = child_factory(path, n, "run", cluster.url, script=CHILD_SPARK)
+        child.wait_for("finished", lambda k: k >= 3)
+        cluster.kill_tree(cluster.workers[0])  # a worker machine is lost mid-run
+        events = child.finish()
+    finally:
+        cluster.stop()
+    assert events[-1] == {"done": n}
+    contents = read_quietly(path)
+    assert contents is not None and [r["tid"] for r in contents.records] == list(range(n))
+    states = [r["state"] for r in contents.records]
+    assert set(states) <= {"DONE", "ERROR"}, states  # nothing left NEW, RUNNING or lost
+    errors = [r["error"] for r in contents.records if r["state"] == "ERROR"]
+    assert len(errors) <= 2 and all(e["type"] == "WorkerLost" for e in errors), errors
+    assert states.count("DONE") >= n - 2

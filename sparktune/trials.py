@@ -465,7 +465,7 @@ class Trials:
     def delete_all(self) -> None:
         with self._lock:
             journal = self._journal
-            self.__init__(exp_key=self._exp_key)  # type: ignore[misc]
+            self.__init__(exp_key=self._exp_key, journal_pickle=self.journal_pickle)  # type: ignore[misc]
             self._journal = journal
 
     def view(self, exp_key: str | None = None, refresh: bool = True) -> Trials:

@@ -19,6 +19,7 @@ import io
 import pickle
 import types
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -153,9 +154,9 @@ def find_captured(fn: Any, predicate: Callable[[Any], bool], *, max_depth: int =
     """
     found: list[Captured] = []
     seen: set[int] = set()
-    stack: list[tuple[str, Any, int]] = [("", fn, 0)]
-    while stack:
-        path, value, depth = stack.pop(0)
+    queue: deque[tuple[str, Any, int]] = deque([("", fn, 0)])
+    while queue:
+        path, value, depth = queue.popleft()
         if id(value) in seen:
             continue
         seen.add(id(value))
@@ -164,7 +165,7 @@ def find_captured(fn: Any, predicate: Callable[[Any], bool], *, max_depth: int =
             continue
         if depth >= max_depth:
             continue
-        stack.extend((_join(path, step), child, depth + 1) for step, child in _children(value))
+        queue.extend((_join(path, step), child, depth + 1) for step, child in _children(value))
     return found
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -377,6 +378,9 @@ class Trials:
         :class:`~sparktune.exceptions.UnstorableValue` and leaves ``path`` untouched.
         """
         with self._lock:
+            if self._journal is not None and _same_file(path, self._journal.path):
+                self._journal.sync()  # the running journal already holds every trial; replacing it would orphan it
+                return
             records = [self._file_record(r) for r in self._records]
         header = {"exp_key": self._exp_key, **self._space_info}
         _journal.write_snapshot(path, header, records, allow_pickle=self.journal_pickle)
@@ -640,6 +644,13 @@ class Trials:
         from .fmin import fmin
 
         return fmin(fn, space, algo=algo, max_evals=max_evals, trials=self, allow_trials_fmin=False, **kwargs)
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 #: Samples used by :meth:`Trials.average_best_error`; enough for two-digit probabilities.

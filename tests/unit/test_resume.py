@@ -173,3 +173,16 @@ def test_every_state_change_is_journaled_with_timing_and_seed(tmp_path: Path) ->
     done = json.loads(lines[2])
     assert done["seed"] is not None and done["book_time"] and done["refresh_time"]
     assert json.loads(lines[0])["seed"] == done["seed"]  # the proposal line already carries it
+
+
+def test_saving_to_the_running_journal_keeps_it_intact(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    trials = Trials()
+
+    def save_midway(t: Trials, *args: Any) -> tuple[bool, list[Any]]:
+        if len(t) == 2:
+            t.save(str(path))  # e.g. a checkpoint in early_stop_fn, to the file fmin is writing
+        return False, []
+
+    run(path, 5, trials=trials, early_stop_fn=save_midway)
+    assert points(Trials.load(str(path))) == points(trials)

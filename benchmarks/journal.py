@@ -165,8 +165,11 @@ from sparktune import SparkTrials, fmin, hp, rand
 def f(p):
     time.sleep(0.1)
     return float(p["x"] ** 2)
-def progress(trials, *args):
-    print(json.dumps({"finished": sum(1 for t in trials.trials if t["state"] >= 2)}), flush=True)
+start = []
+def progress(trials, *args):  # results of this run (a resumed run starts with the earlier ones)
+    done = sum(1 for t in trials.trials if t["state"] >= 2)
+    start.append(start[0] if start else done - 1)
+    print(json.dumps({"finished": done - start[0]}), flush=True)
     return False, []
 fmin(f, {"x": hp.uniform("x", -5, 5)}, algo=rand.suggest, max_evals=int(sys.argv[2]), trials=SparkTrials(parallelism=2),
      rstate=np.random.default_rng(3), trials_save_file=sys.argv[1], show_progressbar=False, early_stop_fn=progress)

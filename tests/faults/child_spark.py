@@ -1,8 +1,8 @@
 """A SparkTrials tuning script run as a separate process by the Spark fault-injection tests.
 
 ``python child_spark.py PATH N MODE [MASTER]`` runs ``fmin`` with ``SparkTrials(parallelism=2)``
-and ``trials_save_file=PATH``, printing JSON events on stdout: ``{"finished": k}`` after every
-result (from ``early_stop_fn``, which runs on the driver), so a test waits for progress instead
+and ``trials_save_file=PATH``, printing JSON events on stdout: ``{"finished": k}`` after each of
+the k results of this run (from ``early_stop_fn``, which runs on the driver), so a test waits for progress instead
 of sleeping. MODE: ``run``; ``exit-interrupt`` (the first point makes its Python worker call
 ``os._exit``; the run survives a SIGINT and continues in the same session). MASTER is a Spark
 master URL (default: an embedded local session).
@@ -36,8 +36,15 @@ def objective(p: dict[str, Any]) -> float:
     return float((p["x"] - 1) ** 2 + p["k"])
 
 
+_first: list[int] = []
+
+
 def progress(trials: Trials, *args: Any) -> tuple[bool, list[Any]]:
-    say(finished=sum(1 for t in trials.trials if t["state"] >= 2))
+    """Report results of this run (a resumed run starts with the earlier ones)."""
+    done = sum(1 for t in trials.trials if t["state"] >= 2)
+    if not _first:
+        _first.append(done - 1)
+    say(finished=done - _first[0])
     return False, []
 
 

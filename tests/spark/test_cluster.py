@@ -20,7 +20,7 @@ def last_json_line(out: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("channel", ["socket", "spark"])
-def test_standalone_cluster_runs_trials_and_isolates_a_crash(standalone_master: str, channel: str) -> None:
+def test_standalone_cluster_isolates_a_crash_and_a_lost_executor(standalone_master: str, channel: str) -> None:
     proc = subprocess.run(
         [sys.executable, str(HERE / "standalone_driver.py"), standalone_master, channel],
         env=spark_env(), capture_output=True, text=True, timeout=300,
@@ -31,6 +31,8 @@ def test_standalone_cluster_runs_trials_and_isolates_a_crash(standalone_master: 
     assert summary["parallelism"] == 2
     assert summary["errors"] == {"3.5": "WorkerLost", "2.5": "KeyError"}
     assert summary["successful"] == 6 and summary["failed"] == 2
+    assert summary["lost_errors"] == {"4.5": "WorkerLost"}
+    assert summary["lost_successful"] == 3
 
 
 def test_spark_submit_runs_the_example() -> None:

@@ -210,3 +210,9 @@ def test_parallelism_is_limited_to_the_slots_with_a_warning(classic: Any) -> Non
         warnings.simplefilter("error")
         assert SparkTrials(parallelism=1, spark_session=classic).parallelism == 1
         assert SparkTrials(spark_session=classic, cpus_per_trial=2).parallelism == 1
+
+
+def test_the_active_session_is_used_by_default(classic: Any) -> None:
+    trials = SparkTrials()
+    assert trials._spark is classic
+    assert trials.parallelism == 2

@@ -284,7 +284,7 @@ def test_annotated_space() -> None:
 
 
 def test_annotated_space_requires_annotations() -> None:
-    with pytest.raises(InvalidArgumentError, match="parameter 'x' of .* has no annotation"):
+    with pytest.raises(InvalidArgumentError, match=r"parameter 'x' of .* has no annotation"):
         fmin(lambda x, y: 0, space="annotated", algo=rand.suggest, max_evals=1)
 
 
@@ -366,3 +366,30 @@ def test_unfinished_trials_in_the_save_file_are_rerun(tmp_path: Path) -> None:
     run(max_evals=4, trials=resumed, trials_save_file=str(path))
     assert [t["state"] for t in resumed.trials] == [JOB_STATE_DONE] * 4
     assert math.isfinite(resumed.trials[3]["result"]["loss"])
+
+
+def test_pass_expr_memo_ctrl() -> None:
+    from sparktune import fmin_pass_expr_memo_ctrl
+
+    seen: list[Any] = []
+
+    @fmin_pass_expr_memo_ctrl
+    def objective(expr: Any, memo: dict[Any, Any], ctrl: Any) -> float:
+        seen.append(ctrl)
+        (value,) = memo.values()
+        return float(value) ** 2
+
+    best = run(fn=objective, max_evals=3)
+    assert len(seen) == 3 and "x" in best
+
+
+def test_trials_fmin_method() -> None:
+    trials = Trials()
+    best = trials.fmin(lambda x: x**2, SPACE, algo=rand.suggest, max_evals=4, show_progressbar=False)
+    assert len(trials) == 4 and best == trials.argmin
+
+
+def test_default_progress_bar_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    run(max_evals=3, show_progressbar=True)
+    assert "best loss" in capsys.readouterr().err

@@ -170,7 +170,9 @@ def test_loading_a_pickle_is_refused_without_running_it(tmp_path: Path) -> None:
 
 def test_non_plain_results_are_rejected_clearly(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    with pytest.raises(JournalError, match=r"\['result'\]\['model'\] holds a builtins.object, which a trial file cannot store"):
+    with pytest.raises(
+        JournalError, match=r"\['result'\]\['model'\] holds a builtins.object, which a trial file cannot store"
+    ):
         fmin(
             lambda x: {"loss": x, "status": STATUS_OK, "model": object()},
             hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=2, trials_save_file=str(path), show_progressbar=False,
@@ -182,7 +184,12 @@ def test_numpy_values_are_stored_as_plain_data(tmp_path: Path) -> None:
     t = Trials()
     fmin(
         lambda x: {"loss": np.float32(x), "status": STATUS_OK, "arr": np.arange(3), "n": np.int64(4)},
-        hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=2, trials=t, trials_save_file=str(path), show_progressbar=False,
-    )  # fmt: skip
+        hp.uniform("x", 0, 1),
+        algo=rand.suggest,
+        max_evals=2,
+        trials=t,
+        trials_save_file=str(path),
+        show_progressbar=False,
+    )
     loaded = Trials.load(str(path))
     assert loaded.results[0]["arr"] == [0, 1, 2] and loaded.results[0]["n"] == 4

@@ -141,10 +141,16 @@ def main() -> None:
         cmd += ["--repeats", str(args.repeats), "--n", str(args.n), "--trivial", str(args.trivial)]
         cmd += ["--trivial-hyperopt", str(args.trivial_hyperopt)]
         print(f"running {contender} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+        with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+            err: list[str] = []
+            assert proc.stderr is not None and proc.stdout is not None
+            for line in proc.stderr:  # progress: one JSON line per finished scenario
+                err.append(line)
+                if line.startswith("{"):
+                    print(f"  {contender}: {line.strip()}", file=sys.stderr, flush=True)
+            lines = [line for line in proc.stdout.read().splitlines() if line.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
-            print(f"{contender} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+            print(f"{contender} failed:\n{''.join(err)[-2000:]}", file=sys.stderr)
             continue
         results[contender] = json.loads(lines[-1][len("RESULT ") :])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -216,3 +216,15 @@ def test_the_active_session_is_used_by_default(classic: Any) -> None:
     trials = SparkTrials()
     assert trials._spark is classic
     assert trials.parallelism == 2
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_one_slot_reuses_one_python_worker(session: Any, channel: str) -> None:
+    def pid_loss(x: float) -> dict[str, Any]:
+        return {"loss": x, "status": "ok", "pid": os.getpid()}
+
+    trials = SparkTrials(spark_session=session, parallelism=1, result_channel=channel)
+    fmin(pid_loss, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=6, trials=trials, show_progressbar=False)
+    assert len({r["pid"] for r in trials.results}) == 1  # no fresh worker (and no re-import) per trial
+    if channel == "socket":
+        assert len({t.worker for t in trials.records}) == 1  # one long-lived Spark task ran them all

@@ -197,12 +197,12 @@ class _Canceller:
             self.current = tid
 
     def cancel(self, tid: int | None) -> None:
-        with self._lock:
-            if tid is None or tid != self.current:
+        with self._lock:  # held while signalling: the main thread cannot leave the trial (and later
+            if tid is None or tid != self.current:  # restore the default handler) before delivery
                 return
             self._target = tid
-        if self.usable:
-            signal.pthread_kill(threading.main_thread().ident or 0, _CANCEL_SIGNAL)  # type: ignore[arg-type]
+            if self.usable:
+                signal.pthread_kill(threading.main_thread().ident or 0, _CANCEL_SIGNAL)  # type: ignore[arg-type]
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self._target is not None and self._target == self.current:

@@ -73,6 +73,21 @@ def _captured_name(fn: Callable[..., Any], target: Any) -> str | None:
     return None
 
 
+def _unpicklable_name(fn: Callable[..., Any]) -> str | None:
+    """The first variable ``fn`` captures that cloudpickle cannot pickle, if any."""
+    try:
+        closure = inspect.getclosurevars(fn)
+    except (TypeError, ValueError):
+        return None
+    for scope in (closure.nonlocals, closure.globals):
+        for name, value in scope.items():
+            try:
+                cloudpickle.dumps(value)
+            except Exception:
+                return name
+    return None
+
+
 def serialize_domain(domain: Any) -> tuple[bytes, str]:
     """``(cloudpickled domain, content key)``; raises :class:`SerializationError` when it cannot travel."""
     fn = getattr(domain, "fn", None)
@@ -90,8 +105,10 @@ def serialize_domain(domain: Any) -> tuple[bytes, str]:
             "or a path the objective loads), or tune with Trials() to run on the driver."
         ) from None
     except Exception as err:
+        culprit = _unpicklable_name(fn) if fn is not None else None
+        what = f"its variable {culprit!r}" if culprit else "its search space"
         raise SerializationError(
-            f"the objective {fn_name!r} or its search space cannot be pickled with cloudpickle "
+            f"the objective {fn_name!r} or {what} cannot be pickled with cloudpickle "
             f"({type(err).__name__}: {err}); SparkTrials must send it to executors. Fix: create "
             "unpicklable resources (locks, open files, connections, clients) inside the objective "
             "instead of capturing them, or tune with Trials() to run on the driver."

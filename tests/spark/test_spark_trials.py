@@ -1,0 +1,230 @@
+"""SparkTrials on a real classic session and a real Spark Connect session."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+import warnings
+from typing import Any
+
+import cloudpickle
+import pytest
+
+from sparktune import SparkTrials, fmin, hp, rand
+from sparktune.early_stop import no_progress_loss
+from sparktune.exceptions import SerializationError
+from sparktune.trials import TrialState
+
+# The objectives below must reach the executors, which cannot import this test module.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+CHANNELS = ["socket", "spark"]
+
+
+def quadratic(x: float) -> float:
+    return (x - 1.0) ** 2
+
+
+def faulty(x: float) -> Any:
+    """The integer part of ``x`` says what to do: 2 raise, 3 kill the worker, 4 NaN, 6 sleep long."""
+    kind = int(x)
+    if kind == 2:
+        raise ValueError(f"boom at {x}")
+    if kind == 3:
+        os._exit(3)
+    if kind == 4:
+        return math.nan
+    if kind == 6:
+        time.sleep(60)
+    return x
+
+
+def points(*xs: float) -> list[dict[str, float]]:
+    return [{"x": x} for x in xs]
+
+
+def active_jobs(spark: Any) -> list[int]:
+    """Active Spark job ids (classic), waiting a short while for cancelled jobs to wind down."""
+    if not hasattr(spark, "sparkContext") or type(spark).__module__.startswith("pyspark.sql.connect"):
+        return []
+    tracker = spark.sparkContext.statusTracker()
+    deadline = time.monotonic() + 5.0
+    while tracker.getActiveJobsIds() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return list(tracker.getActiveJobsIds())
+
+
+def assert_session_usable(spark: Any, channel: str) -> None:
+    trials = SparkTrials(spark_session=spark, result_channel=channel)
+    fmin(quadratic, hp.uniform("x", -2, 2), algo=rand.suggest, max_evals=4, trials=trials, show_progressbar=False)
+    assert trials.count_successful_trials() == 4
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_fmin_finds_the_minimum_and_counts(session: Any, channel: str) -> None:
+    trials = SparkTrials(spark_session=session, result_channel=channel)
+    best = fmin(
+        quadratic, hp.uniform("x", -5, 5), algo=rand.suggest, max_evals=30, trials=trials,
+        show_progressbar=False, rstate=3,
+    )  # fmt: skip
+    assert trials.last_channel == channel
+    assert trials.count_successful_trials() == trials.count_total_trials() == 30
+    assert trials.count_failed_trials() == trials.count_cancelled_trials() == 0
+    assert abs(best["x"] - 1.0) < 1.0
+    assert best["x"] == min(trials.trials, key=lambda t: t["result"]["loss"])["misc"]["vals"]["x"][0]
+    workers = {t.worker for t in trials.records}
+    assert all(w and "stage" in w for w in workers), workers  # ran in Spark tasks, not here
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_faults_fail_only_their_own_trial(session: Any, channel: str) -> None:
+    # Fast trials first, so that the spark channel packs several trials per task by the time
+    # the faulty ones come; the crash must not take the rest of its pack with it.
+    xs = [0.1 * i for i in range(8)] + [2.5, 3.5, 4.5, 0.9, 0.8, 0.7, 0.6]
+    trials = SparkTrials(spark_session=session, result_channel=channel)
+    fmin(
+        faulty, hp.uniform("x", 0, 10), algo=rand.suggest, max_evals=len(xs), trials=trials,
+        points_to_evaluate=points(*xs), catch_eval_exceptions=True, show_progressbar=False,
+    )  # fmt: skip
+    by_x = {r.vals["x"]: r for r in trials.records}
+    assert len(by_x) == len(xs)
+    raised, crashed, nan = by_x[2.5], by_x[3.5], by_x[4.5]
+    assert raised.state is TrialState.ERROR
+    assert raised.error is not None and raised.error.type == "ValueError"
+    assert "boom at 2.5" in raised.error.traceback and "faulty" in raised.error.traceback
+    assert crashed.state is TrialState.ERROR
+    assert crashed.error is not None and crashed.error.type == "WorkerLost"
+    assert nan.result["status"] == "fail"
+    others = [r for x, r in by_x.items() if x not in (2.5, 3.5, 4.5)]
+    assert all(r.state is TrialState.DONE and r.result["status"] == "ok" for r in others)
+    assert trials.count_failed_trials() == 2
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_trial_timeout_stops_only_that_trial(session: Any, channel: str) -> None:
+    trials = SparkTrials(spark_session=session, trial_timeout=1.0, result_channel=channel)
+    fmin(
+        faulty, hp.uniform("x", 0, 10), algo=rand.suggest, max_evals=4, trials=trials,
+        points_to_evaluate=points(0.5, 6.5, 1.5, 0.25), catch_eval_exceptions=True, show_progressbar=False,
+    )  # fmt: skip
+    by_x = {r.vals["x"]: r for r in trials.records}
+    slow = by_x[6.5]
+    assert slow.state is TrialState.ERROR
+    assert slow.error is not None and slow.error.type == "TrialTimeout"
+    assert trials.count_successful_trials() == 3
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_timeout_cancels_running_trials_and_session_stays_usable(session: Any, channel: str) -> None:
+    trials = SparkTrials(spark_session=session, timeout=2, result_channel=channel)
+    best = fmin(
+        faulty, hp.uniform("x", 6, 7), algo=rand.suggest, max_evals=10, trials=trials,
+        show_progressbar=False, return_argmin=False,
+    )  # fmt: skip
+    assert best is None
+    assert trials.count_cancelled_trials() >= trials.parallelism  # running, and queued on the spark channel
+    assert trials.count_successful_trials() == 0
+    assert active_jobs(session) == []
+    assert_session_usable(session, channel)
+
+
+def test_loss_threshold_and_early_stop(classic: Any) -> None:
+    trials = SparkTrials(spark_session=classic, loss_threshold=0.5)
+    fmin(
+        faulty, hp.uniform("x", 0, 10), algo=rand.suggest, max_evals=50, trials=trials,
+        points_to_evaluate=points(0.25, 6.5), show_progressbar=False,
+    )  # fmt: skip
+    assert trials.count_successful_trials() >= 1
+    assert trials.count_total_trials() < 50
+    assert trials.trial(1).state is TrialState.CANCEL  # the long one was stopped, not awaited
+    trials = SparkTrials(spark_session=classic)
+    fmin(
+        lambda x: 1.0, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=200, trials=trials,
+        early_stop_fn=no_progress_loss(5), show_progressbar=False,
+    )  # fmt: skip
+    assert trials.count_total_trials() < 200
+
+
+def test_interrupt_cancels_running_trials(classic: Any) -> None:
+    def interrupt_after_first(trials: Any, *args: Any) -> tuple[bool, list[Any]]:
+        raise KeyboardInterrupt  # what Ctrl-C in the driver looks like to fmin's loop
+
+    trials = SparkTrials(spark_session=classic)
+    with pytest.raises(KeyboardInterrupt):
+        fmin(
+            faulty, hp.uniform("x", 0, 10), algo=rand.suggest, max_evals=4, trials=trials,
+            points_to_evaluate=points(0.5, 6.5, 6.6), early_stop_fn=interrupt_after_first,
+            show_progressbar=False,
+        )  # fmt: skip
+    assert trials.count_cancelled_trials() >= 1
+    assert active_jobs(classic) == []
+
+
+def test_objective_capturing_spark_objects_is_refused_before_running(classic: Any) -> None:
+    spark = classic
+    df = classic.range(3)
+    lock = threading.Lock()
+
+    def uses_session(x: float) -> float:
+        return float(spark.range(1).count()) + x
+
+    def uses_frame(x: float) -> float:
+        return float(df.count()) + x
+
+    def uses_lock(x: float) -> float:
+        with lock:
+            return x
+
+    cases = [(uses_session, "'spark'"), (uses_frame, "'df'"), (uses_lock, "cannot be pickled")]
+    for objective, said in cases:
+        trials = SparkTrials(spark_session=classic)
+        with pytest.raises(SerializationError, match=said):
+            fmin(objective, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=2, trials=trials)
+        assert len(trials) == 0 or trials.count_successful_trials() == 0
+
+
+def test_attachments_save_file_and_points(classic: Any, tmp_path: Any) -> None:
+    def with_attachment(x: float) -> dict[str, Any]:
+        return {"loss": x, "status": "ok", "note": "kept", "attachments": {"blob": b"\x00" * 10}}
+
+    path = tmp_path / "run.journal"
+    trials = SparkTrials(spark_session=classic)
+    fmin(
+        with_attachment, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=5, trials=trials,
+        points_to_evaluate=points(0.125), trials_save_file=str(path), show_progressbar=False,
+    )  # fmt: skip
+    assert trials.trials[0]["misc"]["vals"]["x"] == [0.125]
+    assert trials.trial_attachments(trials.trials[0])["blob"] == b"\x00" * 10
+    assert trials.results[0]["note"] == "kept"
+    assert path.stat().st_size > 0
+
+
+def test_parallelism_is_limited_to_the_slots_with_a_warning(classic: Any) -> None:
+    with pytest.warns(UserWarning, match="exceeds the 2 task slots"):
+        trials = SparkTrials(parallelism=64, spark_session=classic)
+    assert trials.parallelism == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert SparkTrials(parallelism=1, spark_session=classic).parallelism == 1
+        assert SparkTrials(spark_session=classic, cpus_per_trial=2).parallelism == 1
+
+
+def test_the_active_session_is_used_by_default(classic: Any) -> None:
+    trials = SparkTrials()
+    assert trials._spark is classic
+    assert trials.parallelism == 2
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_one_slot_reuses_one_python_worker(session: Any, channel: str) -> None:
+    def pid_loss(x: float) -> dict[str, Any]:
+        return {"loss": x, "status": "ok", "pid": os.getpid()}
+
+    trials = SparkTrials(spark_session=session, parallelism=1, result_channel=channel)
+    fmin(pid_loss, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=6, trials=trials, show_progressbar=False)
+    assert len({r["pid"] for r in trials.results}) == 1  # no fresh worker (and no re-import) per trial
+    if channel == "socket":
+        assert len({t.worker for t in trials.records}) == 1  # one long-lived Spark task ran them all

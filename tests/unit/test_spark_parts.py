@@ -1,0 +1,74 @@
+"""SparkTrials' parts that need no Spark: pack sizing, the wire format, the pre-flight check."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from sparktune._spark_packing import PackSizer
+from sparktune._spark_preflight import serialize_domain
+from sparktune._spark_wire import ChannelClosed, recv_message, recv_token, send_message, send_token
+from sparktune.exceptions import SerializationError
+from sparktune.hp import uniform
+from sparktune.objective import Domain
+
+
+def test_pack_size_follows_trial_durations() -> None:
+    sizer = PackSizer(target_seconds=0.5, max_pack=64)
+    assert sizer.size == 1  # nothing measured yet
+    for _ in range(5):
+        sizer.observe(0.01)
+    assert sizer.size == 50
+    for _ in range(10):
+        sizer.observe(2.0)
+    assert sizer.size == 1
+    for _ in range(40):
+        sizer.observe(1e-7)
+    assert sizer.size == 64
+
+
+def test_pack_sizer_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="target_seconds > 0"):
+        PackSizer(target_seconds=0, max_pack=4)
+
+
+def test_wire_round_trip_and_closed_peer() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        send_token(left, b"k" * 32)
+        send_message(left, ("done", 3, {"loss": 1.5, "status": "ok"}, lambda: 7))
+        assert recv_token(right) == b"k" * 32
+        kind, tid, result, fn = recv_message(right)
+        assert (kind, tid, result, fn()) == ("done", 3, {"loss": 1.5, "status": "ok"}, 7)
+        left.close()
+        with pytest.raises(ChannelClosed):
+            recv_message(right)
+
+
+def test_preflight_names_an_unpicklable_capture() -> None:
+    lock = threading.Lock()
+
+    def objective(x: float) -> float:
+        with lock:
+            return x
+
+    with pytest.raises(SerializationError, match="objective' or its variable 'lock' cannot be pickled"):
+        serialize_domain(Domain(objective, uniform("x", 0, 1)))
+
+
+def test_preflight_key_is_stable_for_the_same_objective() -> None:
+    def objective(x: float) -> float:
+        return x
+
+    payload, key = serialize_domain(Domain(objective, uniform("x", 0, 1)))
+    assert payload and key == serialize_domain(Domain(objective, uniform("x", 0, 1)))[1]
+
+
+def test_spark_module_does_not_import_pyspark() -> None:
+    code = "import sys, sparktune.spark; print('pyspark' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import sys
@@ -228,3 +229,16 @@ def test_one_slot_reuses_one_python_worker(session: Any, channel: str) -> None:
     assert len({r["pid"] for r in trials.results}) == 1  # no fresh worker (and no re-import) per trial
     if channel == "socket":
         assert len({t.worker for t in trials.records}) == 1  # one long-lived Spark task ran them all
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_parallelism_below_the_slots_is_respected(classic: Any, channel: str) -> None:
+    def timed(x: float) -> dict[str, Any]:
+        start = time.time()
+        time.sleep(0.05)
+        return {"loss": x, "status": "ok", "span": (start, time.time())}
+
+    trials = SparkTrials(spark_session=classic, parallelism=1, result_channel=channel)
+    fmin(timed, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=6, trials=trials, show_progressbar=False)
+    spans = sorted(r["span"] for r in trials.results)
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans)), spans  # one at a time

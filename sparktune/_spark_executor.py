@@ -195,7 +195,7 @@ class SparkExecutor:
     def capacity(self) -> int:
         if self._channel == "socket":
             return self._parallelism * self._sizer.size + self._extra
-        return 2 * self._parallelism * self._sizer.size + self._extra
+        return self._batch_jobs() * self._sizer.size + self._extra
 
     def submit(self, tasks: Sequence[TrialTask]) -> None:
         with self._work:
@@ -245,9 +245,14 @@ class SparkExecutor:
             with contextlib.suppress(OSError):  # wakes accept() (close() alone does not, on Linux)
                 self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
-        # Slot tasks end on their own once told to stop (cancelled trials stop first); whatever
-        # still runs after the grace period is killed, so no job of this run outlives close().
-        grace = time.monotonic() + (_CANCEL_GRACE_S if busy else 1.0)
+        # A normal end: nothing runs any more and every slot task has been told to stop; their
+        # jobs wrap up on their own (tens of ms, longer on Connect) without holding fmin back.
+        # A stop with trials still running (timeout, early stop, Ctrl-C): their jobs are
+        # interrupted at once and close() returns only when they are gone.
+        if not busy:
+            return
+        cancel_tag(self._session, self._facts.connect, self._run_tag)
+        grace = time.monotonic() + _CANCEL_GRACE_S
         for thread in self._threads:
             thread.join(max(0.0, grace - time.monotonic()))
         if any(thread.is_alive() for thread in self._threads):
@@ -526,9 +531,18 @@ class SparkExecutor:
 
     # ----- spark channel -----------------------------------------------------------------------
 
+    def _batch_jobs(self) -> int:
+        """Jobs in flight: one per slot, plus one waiting per slot when the trials fill the cluster.
+
+        A waiting job starts the moment a slot frees, without waiting for the driver. When
+        parallelism is below the cluster's slots, Spark would run the waiting jobs at once, so
+        there are none: parallelism is a promise about how many trials run.
+        """
+        queue_ahead = self._parallelism >= self._facts.slots
+        return self._parallelism * (2 if queue_ahead else 1)
+
     def _start_batch_channel(self) -> None:
-        # One job per slot runs, one more per slot waits in Spark's queue.
-        for index in range(2 * self._parallelism):
+        for index in range(self._batch_jobs()):
             self._spawn(self._run_batches, f"sparktune-batch-{index}")
 
     def _run_batches(self) -> None:

@@ -30,7 +30,8 @@ def _final_points(path: Path) -> list[tuple[int, str, dict[str, object], object]
 
 @pytest.mark.parametrize(
     "algo, sleep, n_trials, kill_seed",
-    [("rand", 0.002, 60, "a"), ("rand", 0.0, 300, "b"), ("tpe", 0.002, 60, "a")],
+    # n_trials is well above what the killed runs reach, so every run is still alive when killed.
+    [("rand", 0.002, 400, "a"), ("rand", 0.0, 3000, "b"), ("tpe", 0.002, 400, "a")],
     ids=str,
 )
 def test_sigkill_at_random_points_loses_no_trial_and_resumes_exactly(
@@ -78,5 +79,5 @@ def test_sigkill_at_random_points_loses_no_trial_and_resumes_exactly(
     final = _final_points(path)
     assert kills >= KILLS - 2, f"only {kills} of {KILLS} runs were still alive to be killed"
     assert lost == set(), f"{len(lost)} trials lost after {kills} SIGKILLs"
-    assert 0 < progress[-1] < n_trials and len(set(progress)) > KILLS // 2, f"kills did not spread: {progress}"
+    assert progress[-1] > 0 and len(set(progress)) > KILLS // 2, f"kills did not spread: {progress}"
     assert final == reference, "the resumed runs did not reproduce the uninterrupted run"

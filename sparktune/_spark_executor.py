@@ -38,7 +38,7 @@ from ._spark_packing import PackSizer
 from ._spark_preflight import serialize_domain
 from ._spark_session import SessionFacts, cancel_tag, tag_jobs
 from ._spark_wire import ChannelClosed, recv_message, recv_token, send_message
-from ._spark_worker import RESULT_SCHEMA, WorkerReport, run_batch, serve_slot
+from ._spark_worker import RESULT_SCHEMA, Row, WorkerReport, as_arrow, as_rows, run_batch, serve_slot
 from .exceptions import SparktuneError
 from .executors import Completion, Event, Started, TrialTask, drain
 from .objective import STATUS_FAIL, Domain, ErrorInfo, Outcome
@@ -58,6 +58,9 @@ _BATCH_TARGET_S = 0.5
 _BATCH_MAX_PACK = 256
 #: After trial_timeout, how long the in-worker alarm gets before the driver kills the task.
 _TIMEOUT_GRACE_S = 3.0
+#: After a cancel message, how long a trial gets to stop before the driver kills its task
+#: (Python code stops at once; only native code that ignores signals needs the kill).
+_CANCEL_GRACE_S = 2.0
 #: Slot jobs that fail before connecting, in a row, before the run gives up.
 _MAX_SLOT_FAILURES = 3
 #: How long a lost trial's report waits for Spark's reason (the failed task) to come back.
@@ -82,6 +85,23 @@ class _Slot:
     error: str | None = None
 
 
+class _Conn:
+    """The driver's end of one slot task's connection; sends may come from two threads."""
+
+    def __init__(self, sock: socket.socket, worker: str | None) -> None:
+        self.sock = sock
+        self.worker = worker
+        self._lock = threading.Lock()
+
+    def send(self, message: tuple[Any, ...]) -> bool:
+        try:
+            with self._lock:
+                send_message(self.sock, message)
+        except OSError:
+            return False
+        return True
+
+
 @dataclass
 class _Running:
     """Where an in-flight trial is being run: a slot connection or a batch job."""
@@ -89,6 +109,7 @@ class _Running:
     tag: str
     start: float
     worker: str | None = None
+    conn: _Conn | None = None
 
 
 def _error_text(exc: BaseException, limit: int = 4000) -> str:
@@ -144,7 +165,7 @@ class SparkExecutor:
         self._slots: list[_Slot] = []
         self._slot_failures = 0
         self._batch_count = 0
-        self._deadlines: dict[int, float] = {}
+        self._deadlines: dict[int, tuple[float, str]] = {}  # tid -> (when, "timeout" | "cancel")
         self._watch = threading.Condition(threading.Lock())
         self._listener: socket.socket | None = None
         self._token = secrets.token_bytes(32)
@@ -155,8 +176,7 @@ class SparkExecutor:
             if self._channel == "socket"
             else PackSizer(_BATCH_TARGET_S, _BATCH_MAX_PACK)
         )
-        if trial_timeout is not None:
-            self._spawn(self._watchdog, "sparktune-watchdog")
+        self._spawn(self._watchdog, "sparktune-watchdog")
         if self._channel == "socket":
             self._start_socket_channel()
         else:
@@ -175,7 +195,7 @@ class SparkExecutor:
     def capacity(self) -> int:
         if self._channel == "socket":
             return self._parallelism * self._sizer.size + self._extra
-        return 2 * self._parallelism * self._sizer.size + self._extra
+        return self._batch_jobs() * self._sizer.size + self._extra
 
     def submit(self, tasks: Sequence[TrialTask]) -> None:
         with self._work:
@@ -197,7 +217,20 @@ class SparkExecutor:
             targets = set(self._live) if tids is None else set(tids) & self._live
             self._live -= targets
             self._pending = deque(t for t in self._pending if t.tid not in targets)
-            kill = {self._running[tid].tag for tid in targets if tid in self._running}
+            running = {tid: self._running[tid] for tid in targets if tid in self._running}
+        kill: set[str] = set()
+        asked: list[int] = []
+        for tid, where in running.items():
+            # A slot task stops the trial itself and stays warm; a batch job is killed.
+            if where.conn is not None and where.conn.send(("cancel", tid)):
+                asked.append(tid)
+            else:
+                kill.add(where.tag)
+        if asked:
+            with self._watch:
+                for tid in asked:
+                    self._deadlines[tid] = (time.time() + _CANCEL_GRACE_S, "cancel")
+                self._watch.notify_all()
         for tag in kill:
             cancel_tag(self._session, self._facts.connect, tag)
 
@@ -208,16 +241,25 @@ class SparkExecutor:
             self._work.notify_all()
         with self._watch:
             self._watch.notify_all()
-        if busy:
-            cancel_tag(self._session, self._facts.connect, self._run_tag)
         if self._listener is not None:
             with contextlib.suppress(OSError):  # wakes accept() (close() alone does not, on Linux)
                 self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
-        deadline = time.monotonic() + 10.0
+        # A normal end: nothing runs any more and every slot task has been told to stop; their
+        # jobs wrap up on their own (tens of ms, longer on Connect) without holding fmin back.
+        # A stop with trials still running (timeout, early stop, Ctrl-C): their jobs are
+        # interrupted at once and close() returns only when they are gone.
+        if not busy:
+            return
+        cancel_tag(self._session, self._facts.connect, self._run_tag)
+        grace = time.monotonic() + _CANCEL_GRACE_S
         for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        cancel_tag(self._session, self._facts.connect, self._run_tag)  # anything left, e.g. a stuck job
+            thread.join(max(0.0, grace - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
+            cancel_tag(self._session, self._facts.connect, self._run_tag)
+            deadline = time.monotonic() + 10.0
+            for thread in self._threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     # ----- shared bookkeeping ------------------------------------------------------------------
 
@@ -249,15 +291,17 @@ class SparkExecutor:
                         self._solo.add(task.tid)
             self._work.notify_all()
 
-    def _mark_running(self, tids: Sequence[int], tag: str, worker: str | None, start: float) -> None:
+    def _mark_running(
+        self, tids: Sequence[int], tag: str, worker: str | None, start: float, conn: _Conn | None = None
+    ) -> None:
         with self._work:
             for tid in tids:
-                self._running[tid] = _Running(tag, start, worker)
+                self._running[tid] = _Running(tag, start, worker, conn)
         if self._trial_timeout is not None:
             budget = self._trial_timeout * len(tids) + _TIMEOUT_GRACE_S
             with self._watch:
                 for tid in tids:
-                    self._deadlines[tid] = start + budget
+                    self._deadlines[tid] = (start + budget, "timeout")
                 self._watch.notify_all()
 
     def _finish(self, tid: int, outcome: Outcome, start: float, end: float, worker: str | None) -> None:
@@ -273,7 +317,8 @@ class SparkExecutor:
 
     def _report(self, tid: int, report: WorkerReport) -> None:
         _, _, _, start, end, worker = report
-        self._sizer.observe(end - start)
+        if tid in self._live:  # a cancelled trial's short run says nothing about durations
+            self._sizer.observe(end - start)
         self._finish(tid, _outcome(report), start, end, worker)
 
     def _fail_lost(self, tid: int, worker: str | None, detail: str) -> None:
@@ -303,12 +348,12 @@ class SparkExecutor:
         self._events.put(_Fatal(SparktuneError(message)))
 
     def _watchdog(self) -> None:
-        """Kill the Spark task of a trial that outlived trial_timeout plus the alarm's grace."""
+        """Kill the Spark task of a trial that outlived its time limit, or its cancel, plus a grace."""
         with self._watch:
             while not self._closing:
                 now = time.time()
-                expired = [tid for tid, at in self._deadlines.items() if at <= now]
-                for tid in expired:
+                expired = [(tid, why) for tid, (at, why) in self._deadlines.items() if at <= now]
+                for tid, _ in expired:
                     del self._deadlines[tid]
                 if expired:
                     self._watch.release()
@@ -317,26 +362,36 @@ class SparkExecutor:
                     finally:
                         self._watch.acquire()
                     continue
-                wake = min(self._deadlines.values(), default=None)
+                wake = min((at for at, _ in self._deadlines.values()), default=None)
                 self._watch.wait(None if wake is None else max(0.0, wake - now))
 
-    def _expire(self, tids: list[int]) -> None:
+    def _expire(self, expired: list[tuple[int, str]]) -> None:
         with self._work:
-            tags = {self._running[tid].tag for tid in tids if tid in self._running}
-            self._timed_out.update(tid for tid in tids if tid in self._running)
-        for tag in tags:
-            logger.warning("a trial outlived trial_timeout=%s s: killing its Spark task (%s)", self._trial_timeout, tag)
+            stuck = [(tid, why, self._running[tid].tag) for tid, why in expired if tid in self._running]
+            self._timed_out.update(tid for tid, why, _ in stuck if why == "timeout")
+        for tid, why, tag in stuck:
+            logger.warning("trial %d did not stop after its %s: killing its Spark task (%s)", tid, why, tag)
             cancel_tag(self._session, self._facts.connect, tag)
 
-    def _collect(self, fn: Callable[..., Any], tags: list[str]) -> list[Any]:
-        """Run a one-task job mapping ``fn`` over one row; its result rows."""
+    def _collect(self, core: Callable[[], list[Row]], tags: list[str]) -> list[Row]:
+        """Run ``core`` as a one-task Spark job; its ``(tid, payload)`` rows.
+
+        Classic sessions use an RDD job (no SQL planning, no Arrow in the worker); Spark Connect
+        has no RDDs, so there it is ``mapInArrow`` over a one-row DataFrame.
+        """
         with tag_jobs(self._session, self._facts.connect, [self._run_tag, *tags]):
+            if not self._facts.connect:
+                rdd = self._session.sparkContext.parallelize([0], 1)
+                if self._profile is not None:
+                    rdd = rdd.withResources(self._profile)
+                return list(rdd.mapPartitions(functools.partial(as_rows, core)).collect())
             frame = self._session.range(0, 1, 1, 1)
+            fn = functools.partial(as_arrow, core)
             if self._profile is not None:
                 frame = frame.mapInArrow(fn, RESULT_SCHEMA, profile=self._profile)
             else:
                 frame = frame.mapInArrow(fn, RESULT_SCHEMA)
-            return list(frame.collect())
+            return [(int(row["tid"]), bytes(row["payload"])) for row in frame.collect()]
 
     # ----- choosing a channel ------------------------------------------------------------------
 
@@ -395,7 +450,7 @@ class SparkExecutor:
             if self._closing:
                 return
             if slot.error is None:
-                kind, detail = pickle.loads(rows[0]["payload"])
+                kind, detail = pickle.loads(rows[0][1])
                 if kind == "unreachable":
                     self._fall_back_to_batches(detail)
                     return
@@ -428,26 +483,29 @@ class SparkExecutor:
         slot: _Slot | None = None
         worker: str | None = None
         with conn:
+            channel = _Conn(conn, None)
             try:
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if not hmac.compare_digest(recv_token(conn), self._token):
                     logger.warning("rejected a connection with a wrong token")
                     return
                 _, index, worker, has_domain = recv_message(conn)
+                channel.worker = worker
                 slot = self._slots[index]
                 slot.connected = True
                 self._slot_failures = 0
                 if not has_domain:
-                    send_message(conn, ("domain", self._payload))
+                    channel.send(("domain", self._payload))
                     recv_message(conn)  # ("ready",)
                 while True:
                     tasks = self._take(1)
                     if tasks is None:
-                        send_message(conn, ("stop",))
+                        channel.send(("stop",))
                         return
                     current = tasks[0]
-                    self._mark_running([current.tid], slot.tag, worker, time.time())
-                    send_message(conn, ("run", [(current.tid, current.vals)], self._trial_timeout))
+                    self._mark_running([current.tid], slot.tag, worker, time.time(), channel)
+                    if not channel.send(("run", [(current.tid, current.vals)], self._trial_timeout)):
+                        raise ChannelClosed("the slot task went away before it got its trial")
                     while True:
                         message = recv_message(conn)
                         if message[0] == "start":
@@ -473,9 +531,18 @@ class SparkExecutor:
 
     # ----- spark channel -----------------------------------------------------------------------
 
+    def _batch_jobs(self) -> int:
+        """Jobs in flight: one per slot, plus one waiting per slot when the trials fill the cluster.
+
+        A waiting job starts the moment a slot frees, without waiting for the driver. When
+        parallelism is below the cluster's slots, Spark would run the waiting jobs at once, so
+        there are none: parallelism is a promise about how many trials run.
+        """
+        queue_ahead = self._parallelism >= self._facts.slots
+        return self._parallelism * (2 if queue_ahead else 1)
+
     def _start_batch_channel(self) -> None:
-        # One job per slot runs, one more per slot waits in Spark's queue.
-        for index in range(2 * self._parallelism):
+        for index in range(self._batch_jobs()):
             self._spawn(self._run_batches, f"sparktune-batch-{index}")
 
     def _run_batches(self) -> None:
@@ -500,11 +567,11 @@ class SparkExecutor:
             except Exception as exc:
                 rows, error = [], _error_text(exc)
             done: set[int] = set()
-            for row in rows:
-                message = pickle.loads(row["payload"])
+            for tid, payload in rows:
+                message = pickle.loads(payload)
                 if message[0] == "done":
-                    self._report(int(row["tid"]), message[1])
-                    done.add(int(row["tid"]))
+                    self._report(tid, message[1])
+                    done.add(tid)
                 else:
                     error = error or f"the task was retried (attempt {message[1]}) after its Python worker died"
             left = [t for t in tasks if t.tid not in done]

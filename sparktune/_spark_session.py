@@ -20,8 +20,14 @@ __all__ = ["SessionFacts", "import_pyspark", "resolve_session", "session_facts",
 
 logger = logging.getLogger(__name__)
 
-#: The project's Spark configuration for sessions SparkTrials creates itself.
+#: The project's Spark configuration for sessions SparkTrials creates itself (a source checkout).
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+#: What matters most in conf/spark-defaults.conf, for installs that do not ship conf/.
+_FALLBACK_DEFAULTS = {
+    "spark.python.worker.reuse": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
 
 
 def import_pyspark() -> Any:
@@ -74,7 +80,7 @@ def resolve_session(spark_session: Any | None) -> Any:
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     log4j = CONF_DIR / "log4j2.properties"
     builder = sql.SparkSession.builder.master("local[*]").appName("sparktune")
-    for key, value in _read_defaults(CONF_DIR / "spark-defaults.conf").items():
+    for key, value in (_read_defaults(CONF_DIR / "spark-defaults.conf") or _FALLBACK_DEFAULTS).items():
         builder = builder.config(key, value)
     if log4j.is_file():
         option = f"-Dlog4j2.configurationFile=file:{log4j}"

@@ -13,14 +13,16 @@ deserialized once per worker, not once per trial.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import queue
 import signal
 import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from .objective import Domain
 
-__all__ = ["RESULT_SCHEMA", "WorkerReport", "serve_slot", "run_batch", "evaluate_point"]
+__all__ = ["RESULT_SCHEMA", "Row", "WorkerReport", "as_arrow", "as_rows", "serve_slot", "run_batch", "evaluate_point"]
 
 #: Spark schema of the rows every sparktune task returns.
 RESULT_SCHEMA = "tid long, payload binary"
@@ -114,14 +116,14 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
 
 def evaluate_point(domain: Domain, vals: dict[str, Any], trial_timeout: float | None, worker: str) -> WorkerReport:
     """Run one trial; always returns a report (objective errors are data)."""
-    from .exceptions import TrialTimeout
+    from .exceptions import TrialCancelled, TrialTimeout
     from .objective import Outcome
 
     start = time.time()
     try:
         with _time_limit(trial_timeout):
             outcome = domain.evaluate(vals)
-    except TrialTimeout as exc:  # the alarm fired outside the objective's own frames
+    except (TrialTimeout, TrialCancelled) as exc:  # delivered outside the objective's own frames
         outcome = Outcome.failed(exc)
     end = time.time()
     error = outcome.error
@@ -135,56 +137,137 @@ def evaluate_point(domain: Domain, vals: dict[str, Any], trial_timeout: float | 
     )
 
 
-def _rows(tids: Sequence[int], payloads: Sequence[bytes]) -> pa.RecordBatch:
+#: A result row: ``(tid, pickled message)``; tid -1 for a message about the task itself.
+Row = tuple[int, bytes]
+
+
+def as_arrow(core: Callable[[], list[Row]], batches: Iterator[Any]) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow`` adapter (DataFrame API: classic and Spark Connect)."""
     import pyarrow as pa
 
-    return pa.RecordBatch.from_pydict({"tid": pa.array(tids, pa.int64()), "payload": pa.array(payloads, pa.binary())})
+    for _ in batches:  # the one-row input only gives the task a partition
+        pass
+    rows = core()
+    tids = pa.array([r[0] for r in rows], pa.int64())
+    yield pa.RecordBatch.from_pydict({"tid": tids, "payload": pa.array([r[1] for r in rows], pa.binary())})
+
+
+def as_rows(core: Callable[[], list[Row]], items: Iterator[Any]) -> Iterator[Row]:
+    """``mapPartitions`` adapter (RDD API, classic only: no SQL planning, no Arrow import)."""
+    for _ in items:
+        pass
+    yield from core()
 
 
 def _dumps(obj: Any) -> bytes:
     return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def serve_slot(
-    address: tuple[str, int], token: bytes, run_key: str, slot: int, batches: Iterator[Any]
-) -> Iterator[pa.RecordBatch]:
+#: Signal the connection's reader thread sends the main thread to stop a cancelled trial.
+_CANCEL_SIGNAL = getattr(signal, "SIGUSR2", None)
+
+
+class _Canceller:
+    """Stops the trial running on the main thread when the driver cancels it.
+
+    The reader thread cannot raise in the main thread directly; it sends ``SIGUSR2``, whose
+    handler (run by the main thread) raises :class:`~sparktune.exceptions.TrialCancelled` only
+    if that trial is still the one running. Objectives stuck in native code are stopped by the
+    driver killing the Spark task instead.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current: int | None = None
+        self._target: int | None = None
+        self.usable = _CANCEL_SIGNAL is not None and threading.current_thread() is threading.main_thread()
+        self._previous: Any = None
+
+    def __enter__(self) -> _Canceller:
+        if self.usable:
+            self._previous = signal.signal(_CANCEL_SIGNAL, self._on_signal)  # type: ignore[arg-type]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.usable:
+            signal.signal(_CANCEL_SIGNAL, self._previous)  # type: ignore[arg-type]
+
+    def running(self, tid: int | None) -> None:
+        with self._lock:
+            self.current = tid
+
+    def cancel(self, tid: int | None) -> None:
+        with self._lock:  # held while signalling: the main thread cannot leave the trial (and later
+            if tid is None or tid != self.current:  # restore the default handler) before delivery
+                return
+            self._target = tid
+            if self.usable:
+                signal.pthread_kill(threading.main_thread().ident or 0, _CANCEL_SIGNAL)  # type: ignore[arg-type]
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self._target is not None and self._target == self.current:
+            from .exceptions import TrialCancelled
+
+            raise TrialCancelled(f"trial {self._target} was cancelled by the driver")
+
+
+def _read_into(sock: socket.socket, inbox: queue.SimpleQueue[tuple[Any, ...] | None], canceller: _Canceller) -> None:
+    """Reader thread: queue the driver's messages; act on cancels at once; stop the trial if the driver goes."""
+    try:
+        while True:
+            message = recv_message(sock)
+            if message[0] == "cancel":
+                canceller.cancel(message[1])
+            else:
+                inbox.put(message)
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        inbox.put(None)
+        canceller.cancel(canceller.current)
+
+
+def serve_slot(address: tuple[str, int], token: bytes, run_key: str, slot: int) -> list[Row]:
     """A long-lived task: pull trials from the driver, push each result as soon as it is ready.
 
-    Yields one row ``(-1, payload)``: ``("served", n)`` after the driver said stop, or
-    ``("unreachable", text)`` when the driver could not be reached from here.
+    Returns one row ``(-1, payload)``: ``("served", n)`` after the driver said stop (or went
+    away), or ``("unreachable", text)`` when the driver could not be reached from here.
     """
-    for _ in batches:  # the one-row input only gives the task a partition
-        pass
     worker = worker_name()
     try:
         sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
     except OSError as exc:
-        yield _rows([-1], [_dumps(("unreachable", f"{worker} cannot connect to {address}: {exc}"))])
-        return
+        return [(-1, _dumps(("unreachable", f"{worker} cannot connect to {address}: {exc}")))]
     served = 0
-    with sock:
+    inbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+    with sock, _Canceller() as canceller:
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         send_token(sock, token)
         domain = cached_domain(run_key)
         send_message(sock, ("hello", slot, worker, domain is not None))
+        reader = threading.Thread(target=_read_into, args=(sock, inbox, canceller), daemon=True)
+        reader.start()
         while True:
-            message = recv_message(sock)
-            kind = message[0]
-            if kind == "stop":
+            message = inbox.get()
+            if message is None or message[0] == "stop":
                 break
-            if kind == "domain":
+            if message[0] == "domain":
                 domain = cache_domain(run_key, message[1])
-            elif kind == "run":
+            elif message[0] == "run":
                 assert domain is not None, "the driver sends the objective before any trial"
                 _, tasks, trial_timeout = message
                 for tid, vals in tasks:
                     send_message(sock, ("start", tid, time.time()))
-                    report = evaluate_point(domain, vals, trial_timeout, worker)
+                    canceller.running(tid)
+                    try:
+                        report = evaluate_point(domain, vals, trial_timeout, worker)
+                    finally:
+                        canceller.running(None)
                     send_message(sock, ("done", tid, report))
                     served += 1
             send_message(sock, ("ready",))
-    yield _rows([-1], [_dumps(("served", served))])
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)  # ends the reader thread
+    return [(-1, _dumps(("served", served)))]
 
 
 def run_batch(
@@ -192,25 +275,16 @@ def run_batch(
     payload: bytes,
     tasks: Sequence[tuple[int, dict[str, Any]]],
     trial_timeout: float | None,
-    batches: Iterator[Any],
-) -> Iterator[pa.RecordBatch]:
+) -> list[Row]:
     """Evaluate a pack of trials and return their reports as rows ``(tid, pickled report)``.
 
     A retried attempt (the previous one lost its Python worker or executor) does not run the
     pack again: it returns ``("lost", attempt)`` rows and the driver decides what to rerun.
     """
-    for _ in batches:
-        pass
     attempt = _attempt_number()
     if attempt > 0:
         marker = _dumps(("lost", attempt))
-        yield _rows([tid for tid, _ in tasks], [marker] * len(tasks))
-        return
+        return [(tid, marker) for tid, _ in tasks]
     domain = cached_domain(run_key) or cache_domain(run_key, payload)
     worker = worker_name()
-    tids: list[int] = []
-    payloads: list[bytes] = []
-    for tid, vals in tasks:
-        tids.append(tid)
-        payloads.append(_dumps(("done", evaluate_point(domain, vals, trial_timeout, worker))))
-    yield _rows(tids, payloads)
+    return [(tid, _dumps(("done", evaluate_point(domain, vals, trial_timeout, worker)))) for tid, vals in tasks]

@@ -254,7 +254,7 @@ def suggest(
     - ``constant_liar``: treat queued/running trials and earlier points of the batch as bad
       observations, so a batch spreads out (True).
     - ``max_components``: the above group is compressed to at most this many kernels.
-    - ``verbose``: accepted for Hyperopt compatibility; progress goes to ``logging``.
+    - ``verbose``: accepted for Hyperopt compatibility and ignored.
     """
     _check("prior_weight", prior_weight, low=0.0)
     _check("n_startup_jobs", n_startup_jobs, low=0.0, integer=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import sys
@@ -210,3 +211,54 @@ def test_parallelism_is_limited_to_the_slots_with_a_warning(classic: Any) -> Non
         warnings.simplefilter("error")
         assert SparkTrials(parallelism=1, spark_session=classic).parallelism == 1
         assert SparkTrials(spark_session=classic, cpus_per_trial=2).parallelism == 1
+
+
+def test_the_active_session_is_used_by_default(classic: Any) -> None:
+    trials = SparkTrials()
+    assert trials._spark is classic
+    assert trials.parallelism == 2
+
+
+def _counted() -> _CountsUnpickling:
+    key = "SPARKTUNE_TEST_UNPICKLED"
+    os.environ[key] = str(int(os.environ.get(key, "0")) + 1)  # per process: Python workers are processes
+    return _CountsUnpickling()
+
+
+class _CountsUnpickling:
+    """Captured by an objective: counts, per process, how often the objective is unpickled."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_counted, ())
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_workers_and_the_unpickled_objective_are_reused(session: Any, channel: str) -> None:
+    marker = _CountsUnpickling()
+
+    def pid_loss(x: float) -> dict[str, Any]:
+        assert marker is not None
+        return {"loss": x, "status": "ok", "pid": os.getpid(), "unpickled": os.environ["SPARKTUNE_TEST_UNPICKLED"]}
+
+    trials = SparkTrials(spark_session=session, parallelism=1, result_channel=channel)
+    fmin(pid_loss, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=8, trials=trials, show_progressbar=False)
+    by_pid: dict[int, set[str]] = {}
+    for result in trials.results:
+        by_pid.setdefault(result["pid"], set()).add(result["unpickled"])
+    assert all(len(counts) == 1 for counts in by_pid.values()), by_pid  # once per worker, not per trial
+    assert len(by_pid) < 8  # workers are reused across trials, not started per trial
+    if channel == "socket":
+        assert len(by_pid) == 1 and len({t.worker for t in trials.records}) == 1  # one long-lived task
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_parallelism_below_the_slots_is_respected(classic: Any, channel: str) -> None:
+    def timed(x: float) -> dict[str, Any]:
+        start = time.time()
+        time.sleep(0.05)
+        return {"loss": x, "status": "ok", "span": (start, time.time())}
+
+    trials = SparkTrials(spark_session=classic, parallelism=1, result_channel=channel)
+    fmin(timed, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=6, trials=trials, show_progressbar=False)
+    spans = sorted(r["span"] for r in trials.results)
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans)), spans  # one at a time

@@ -321,6 +321,10 @@ class _Loop:
                         raise TrialError(event.tid, event.outcome.error)
                     if self._should_stop():
                         return
+                    # Refill after each result, not after each wait(): what the algorithm sees
+                    # then depends only on the order of results, never on how many one wait()
+                    # happened to return, so a seeded queued run (max_queue_len > 1) reproduces.
+                    self._fill()
                 if self.deadline is not None and time.monotonic() >= self.deadline:
                     self._stop("timeout")
                     return

@@ -394,3 +394,21 @@ def test_default_progress_bar_runs(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("tqdm")
     run(max_evals=3, show_progressbar=True)
     assert "best loss" in capsys.readouterr().err
+
+
+def test_seeded_queued_run_reproduces() -> None:
+    from sparktune import tpe
+
+    def points() -> list[float]:
+        t = Trials()
+        run(
+            fn=lambda x: (x - 1) ** 2,
+            algo=tpe.suggest,
+            max_evals=40,
+            max_queue_len=4,
+            trials=t,
+            rstate=np.random.default_rng(9),
+        )
+        return t.vals["x"]
+
+    assert points() == points() == points()

@@ -375,6 +375,31 @@ class Mixture:
     def size(self) -> int:
         return len(self.log_w)
 
+    @functools.cached_property
+    def columns(self) -> _Columns:
+        """The per-column arrays transposed to ``(columns, m)``, contiguous (scoring's layout)."""
+        return _Columns(
+            mus=np.ascontiguousarray(self.mus.T),
+            inv_sigmas=np.ascontiguousarray(self.inv_sigmas.T),
+            log_pdf_offset=np.ascontiguousarray(self.log_pdf_offset.T),
+            log_norm=np.ascontiguousarray(self.log_norm.T),
+            cats=np.ascontiguousarray(self.cats.T),
+            log_w=np.ascontiguousarray(self.log_w.T),
+        )
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A :class:`Mixture`'s arrays with components last: ``(n_numeric, m)``, ``(n_categorical, m)``
+    and ``(n_blocks, m)``."""
+
+    mus: np.ndarray
+    inv_sigmas: np.ndarray
+    log_pdf_offset: np.ndarray
+    log_norm: np.ndarray
+    cats: np.ndarray
+    log_w: np.ndarray
+
 
 def forgetting_weights(m: int, keep: int) -> np.ndarray:
     """Hyperopt's linear forgetting: the newest ``keep`` of ``m`` observations (in time order)
@@ -503,56 +528,105 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
 
 
 def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, scratch: bool = False) -> np.ndarray:
-    """``(C, m, n_numeric + n_categorical)`` log kernel values at ``C`` points (numeric *values*
+    """``(n_numeric + n_categorical, C, m)`` log kernel values at ``C`` points (numeric *values*
     and categories); quantized columns give log masses of the value's cell.
 
-    Written into one output array with in-place arithmetic; with ``scratch`` the output is a
-    per-thread buffer that the next call overwrites.
+    Columns come first and components last, so that every operation runs over contiguous rows of
+    ``m`` components (with the columns last, numpy's inner loops were a handful of elements long
+    and their overhead dominated). Written into one output array with in-place arithmetic; with
+    ``scratch`` the output is a per-thread buffer that the next call overwrites.
     """
     n_points, m = len(values), mix.size
     nn, nq = dims.n_numeric, dims.n_quantized
     nc = nn - nq
-    shape = (n_points, m, nn + dims.n_categorical)
+    shape = (nn + dims.n_categorical, n_points, m)
     out = _buffer("kernels", shape) if scratch else np.empty(shape)
     if nc:
-        o = out[:, :, :nc]
-        np.subtract(dims.continuous_part.to_z(values[:, :nc])[:, None, :], mix.mus[:, :nc], out=o)
-        o *= mix.inv_sigmas[:, :nc]
+        o = out[:nc]
+        z = dims.continuous_part.to_z(values[:, :nc])
+        np.subtract(z.T[:, :, None], mix.columns.mus[:nc, None, :], out=o)
+        o *= mix.columns.inv_sigmas[:nc, None, :]
         np.multiply(o, o, out=o)
         o *= -0.5
-        o += mix.log_pdf_offset[:, :nc]
+        o += mix.columns.log_pdf_offset[:nc, None, :]
     if nq:
         a, b = dims.quantized_part.cells(values[:, nc:])
-        mu, inv = mix.mus[:, nc:nn], mix.inv_sigmas[:, nc:nn]
-        ta = np.subtract(a[:, None, :], mu, out=_buffer("ta", (n_points, m, nq)))
+        mu, inv = mix.columns.mus[nc:nn, None, :], mix.columns.inv_sigmas[nc:nn, None, :]
+        ta = np.subtract(a.T[:, :, None], mu, out=_buffer("ta", (nq, n_points, m)))
         ta *= inv
-        tb = np.subtract(b[:, None, :], mu, out=_buffer("tb", (n_points, m, nq)))
+        tb = np.subtract(b.T[:, :, None], mu, out=_buffer("tb", (nq, n_points, m)))
         tb *= inv
-        o = out[:, :, nc:nn]
+        o = out[nc:nn]
         _log_mass_into(ta, tb, o)
-        o -= mix.log_norm[:, nc:nn]
+        o -= mix.columns.log_norm[nc:nn, None, :]
     if dims.n_categorical:
-        o = out[:, :, nn:]
-        obs = mix.cats[None, :, :]
+        o = out[nn:]
+        obs = mix.columns.cats[:, None, :]
         o.fill(-np.inf)
-        np.copyto(o, 0.0, where=obs == cats[:, None, :])
-        prior = dims.cat_logp[np.arange(dims.n_categorical), cats][:, None, :]
+        np.copyto(o, 0.0, where=obs == cats.T[:, :, None])
+        prior = dims.cat_logp[np.arange(dims.n_categorical), cats].T[:, :, None]
         np.copyto(o, prior, where=obs < 0)
     return out
 
 
+def _sum_rows(kernels: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """``out = kernels[rows].sum(axis=0)`` in the order numpy's reduction along a contiguous axis
+    uses (the first row plus the pairwise sum of the rest: 8 accumulators per block of up to 128
+    rows), so that block log densities do not depend on the kernels' memory layout, bit for bit.
+    Works on views and scratch buffers: large temporaries cost page faults on every call."""
+    rest = [kernels[r] for r in rows[1:].tolist()]
+    np.add(kernels[rows[0]], _pairwise(rest, out.shape), out=out)
+
+
+def _pairwise(rows: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    n = len(rows)
+    res = _buffer(f"pairwise{n}", shape)
+    if n < 8:
+        res.fill(0.0)
+        for r in rows:
+            res += r
+        return res
+    if n <= 128:
+        acc = _buffer("pairwise_acc", (8, *shape))
+        for j in range(8):
+            acc[j] = rows[j]
+        tail = n - n % 8
+        for i in range(8, tail, 8):
+            for j in range(8):
+                acc[j] += rows[i + j]
+        acc[0] += acc[1]
+        acc[2] += acc[3]
+        acc[4] += acc[5]
+        acc[6] += acc[7]
+        acc[0] += acc[2]
+        acc[4] += acc[6]
+        np.add(acc[0], acc[4], out=res)
+        for r in rows[tail:]:
+            res += r
+        return res
+    half = n // 2
+    half -= half % 8
+    left = _pairwise(rows[:half], shape).copy()
+    left += _pairwise(rows[half:], shape)
+    return left
+
+
 def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
     """``(C, n_blocks)`` log density (mass, for discrete columns) of each block's mixture at the
-    ``C`` points whose ``kernels`` were computed."""
+    ``C`` points whose ``kernels`` (from :func:`log_kernels`) were computed."""
+    nb = dims.n_blocks
     if dims.joint:
-        per_block = np.add.reduceat(kernels[:, :, dims.block_order], dims.block_starts, axis=2)
+        per_block = _buffer("per_block", (nb, *kernels.shape[1:]))
+        order, starts = dims.block_order, dims.block_starts
+        ends = np.append(starts[1:], len(order))
+        for b in range(nb):
+            _sum_rows(kernels, order[starts[b] : ends[b]], per_block[b])
+    elif nb > 1:
+        per_block = np.take(kernels, dims.block_order, axis=0, out=_buffer("per_block", kernels.shape))
     else:
-        if dims.n_blocks > 1:
-            per_block = np.take(kernels, dims.block_order, axis=2, out=_buffer("per_block", kernels.shape))
-        else:
-            per_block = kernels
-    per_block += mix.log_w[None, :, :]
-    return logsumexp(per_block, axis=1, overwrite=True)
+        per_block = kernels
+    per_block += mix.columns.log_w[:, None, :]
+    return logsumexp(per_block, axis=2, overwrite=True).T
 
 
 def select(

@@ -160,16 +160,25 @@ def _upper_tail_into(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
     out *= 0.5
 
 
-def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray) -> None:
+def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.ndarray | None = None) -> None:
     """:func:`log_mass` written into ``out``, overwriting ``ta`` and ``tb``; every temporary is a
-    reused scratch buffer (this is the scoring hot spot)."""
+    reused scratch buffer (this is the scoring hot spot).
+
+    When more than half of the cells are wide, every cell is computed exactly. ``weights`` (one
+    per row of ``ta``) counts each row as that many rows in this decision, for callers that pass
+    each distinct row once."""
     shape = out.shape
     width = _buffer("width", shape)
     np.subtract(tb, ta, out=width)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         wide = ~(width <= _NARROW_CELL)
         n_wide = int(np.count_nonzero(wide))
-        if n_wide * 2 > wide.size:
+        if weights is None:
+            mostly_wide = n_wide * 2 > wide.size
+        else:
+            row_wide = np.count_nonzero(wide.reshape(len(weights), -1), axis=1)
+            mostly_wide = int(row_wide @ weights) * 2 > int(weights.sum()) * (wide.size // max(len(weights), 1))
+        if mostly_wide:
             # Mostly wide cells: exact everywhere, in place.
             same = (ta >= 0) | (tb <= 0)
             qa, qb, t = _buffer("qa", shape), _buffer("qb", shape), _buffer("t", shape)
@@ -550,23 +559,48 @@ def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, 
         o *= -0.5
         o += mix.columns.log_pdf_offset[:nc, None, :]
     if nq:
+        # Candidates often share a quantized value: each distinct (column, value) is scored once.
+        col, rep, inverse, counts = _distinct(values[:, nc:])
         a, b = dims.quantized_part.cells(values[:, nc:])
-        mu, inv = mix.columns.mus[nc:nn, None, :], mix.columns.inv_sigmas[nc:nn, None, :]
-        ta = np.subtract(a.T[:, :, None], mu, out=_buffer("ta", (nq, n_points, m)))
+        mu, inv = mix.columns.mus[nc:nn][col], mix.columns.inv_sigmas[nc:nn][col]
+        ta = np.subtract(a[rep, col][:, None], mu, out=_buffer("ta", (len(col), m)))
         ta *= inv
-        tb = np.subtract(b.T[:, :, None], mu, out=_buffer("tb", (nq, n_points, m)))
+        tb = np.subtract(b[rep, col][:, None], mu, out=_buffer("tb", (len(col), m)))
         tb *= inv
+        masses = _buffer("masses", (len(col), m))
+        _log_mass_into(ta, tb, masses, counts)
         o = out[nc:nn]
-        _log_mass_into(ta, tb, o)
+        np.take(masses, inverse, axis=0, out=o)
         o -= mix.columns.log_norm[nc:nn, None, :]
     if dims.n_categorical:
-        o = out[nn:]
-        obs = mix.columns.cats[:, None, :]
-        o.fill(-np.inf)
-        np.copyto(o, 0.0, where=obs == cats.T[:, :, None])
-        prior = dims.cat_logp[np.arange(dims.n_categorical), cats].T[:, :, None]
-        np.copyto(o, prior, where=obs < 0)
+        out[nn:] = _category_table(mix, dims)[np.arange(dims.n_categorical)[:, None], cats.T]
     return out
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of each column of ``values`` ``(C, k)``, column by column: for each
+    distinct (column, value) its column and a row holding it, then ``(k, C)`` indices of every
+    entry among them, and how many entries each stands for."""
+    n, k = values.shape
+    order = np.argsort(values, axis=0, kind="stable")
+    ranked = np.take_along_axis(values, order, axis=0).T  # (k, C)
+    new = np.ones((k, n), dtype=bool)
+    np.not_equal(ranked[:, 1:], ranked[:, :-1], out=new[:, 1:])
+    ids = np.cumsum(new.ravel()) - 1
+    inverse = np.empty((k, n), dtype=np.int64)
+    inverse[np.arange(k)[:, None], order.T] = ids.reshape(k, n)
+    col = np.repeat(np.arange(k), np.count_nonzero(new, axis=1))
+    return col, order.T[new], inverse, np.bincount(ids)
+
+
+def _category_table(mix: Mixture, dims: Dims) -> np.ndarray:
+    """``(n_categorical, options, m)``: each categorical kernel's log mass at every option (0 on
+    the observed category, ``-inf`` elsewhere; the prior's log probabilities for the prior and for
+    inactive components), so that scoring gathers rows instead of comparing per point."""
+    obs = mix.columns.cats[:, None, :]
+    options = np.arange(dims.cat_logp.shape[1])[None, :, None]
+    table = np.where(obs == options, 0.0, -np.inf)
+    return np.where(obs < 0, dims.cat_logp[:, :, None], table)
 
 
 def _sum_rows(kernels: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:

@@ -506,11 +506,13 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
     ``(size, n_categorical)``. Each point draws one component per block, shared by the block's
     columns."""
     nb, nc = dims.n_blocks, dims.n_numeric
-    w = np.exp(mix.log_w)  # (m, nb), columns sum to 1
-    cum = np.cumsum(w, axis=0)
+    cum = np.cumsum(np.exp(mix.columns.log_w), axis=1)  # (nb, m), rows end at 1
     u = rng.random((size, nb))
-    comp = (u[:, None, :] >= cum[None, :, :]).sum(axis=1)
-    comp = np.minimum(comp, mix.size - 1)
+    # The component of each draw: how many cumulative weights lie at or below it.
+    comp = np.empty((size, nb), dtype=np.int64)
+    for b in range(nb):
+        comp[:, b] = np.searchsorted(cum[b], u[:, b], side="right")
+    np.minimum(comp, mix.size - 1, out=comp)
     # A draw past the last active component (rounding) falls back to the prior, always active.
     values = np.empty((size, nc))
     if nc:
@@ -519,11 +521,16 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
         mu = mix.mus[cc, cols]
         sig = mix.sigmas[cc, cols]
         z = rng.normal(mu, sig)
+        lo, hi = np.broadcast_to(dims.lo, z.shape).ravel(), np.broadcast_to(dims.hi, z.shape).ravel()
+        flat = z.ravel()
+        bad = np.flatnonzero((flat < lo) | (flat > hi))
         for _ in range(_REJECTION_ROUNDS):
-            bad = (z < dims.lo) | (z > dims.hi)
-            if not bad.any():
+            if not bad.size:
                 break
-            z[bad] = rng.normal(mu[bad], sig[bad])
+            # Redraw the rejected entries in row-major order; only those can still be out.
+            redrawn = rng.normal(mu.ravel()[bad], sig.ravel()[bad])
+            flat[bad] = redrawn
+            bad = bad[(redrawn < lo[bad]) | (redrawn > hi[bad])]
         values = dims.to_values(np.clip(z, dims.lo, dims.hi))
     nk = dims.n_categorical
     cat = np.empty((size, nk), dtype=np.int64)

@@ -178,8 +178,8 @@ def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.
         if weights is None:
             mostly_wide = n_wide * 2 > wide.size
         else:
-            row_wide = np.count_nonzero(wide.reshape(len(weights), -1), axis=1)
-            mostly_wide = int(row_wide @ weights) * 2 > int(weights.sum()) * (wide.size // max(len(weights), 1))
+            row_wide = np.count_nonzero(wide.reshape(len(weights), shape[-1]), axis=1)
+            mostly_wide = int(row_wide @ weights) * 2 > int(weights.sum()) * shape[-1]
         if mostly_wide:
             # Mostly wide cells: exact everywhere, in place.
             same = (ta >= 0) | (tb <= 0)

@@ -545,6 +545,37 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
     return values, cat
 
 
+@dataclass(frozen=True)
+class _Points:
+    """What scoring needs of ``C`` points whatever the mixture: the continuous columns' ``z``
+    ``(n_continuous, C)``, the distinct (column, value) pairs of the quantized columns with their
+    cells ``[a, b]`` in ``z`` (see :func:`_distinct`), and the categories ``(n_categorical, C)``."""
+
+    n: int
+    z: np.ndarray
+    col: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    inverse: np.ndarray
+    counts: np.ndarray
+    cats: np.ndarray
+
+
+def _points(dims: Dims, values: np.ndarray, cats: np.ndarray) -> _Points:
+    nn, nq = dims.n_numeric, dims.n_quantized
+    nc = nn - nq
+    z = dims.continuous_part.to_z(values[:, :nc]).T if nc else np.empty((0, len(values)))
+    if nq:
+        # Candidates often share a quantized value: each distinct (column, value) is scored once.
+        col, rep, inverse, counts = _distinct(values[:, nc:])
+        a, b = dims.quantized_part.cells(values[:, nc:])
+        a, b = a[rep, col], b[rep, col]
+    else:
+        col = counts = a = b = np.empty(0)
+        inverse = np.empty((0, len(values)), dtype=np.int64)
+    return _Points(len(values), z, col, a, b, inverse, counts, cats.T)
+
+
 def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, scratch: bool = False) -> np.ndarray:
     """``(n_numeric + n_categorical, C, m)`` log kernel values at ``C`` points (numeric *values*
     and categories); quantized columns give log masses of the value's cell.
@@ -554,35 +585,36 @@ def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, 
     and their overhead dominated). Written into one output array with in-place arithmetic; with
     ``scratch`` the output is a per-thread buffer that the next call overwrites.
     """
-    n_points, m = len(values), mix.size
+    return _log_kernels(mix, dims, _points(dims, values, cats), scratch)
+
+
+def _log_kernels(mix: Mixture, dims: Dims, pts: _Points, scratch: bool) -> np.ndarray:
+    m = mix.size
     nn, nq = dims.n_numeric, dims.n_quantized
     nc = nn - nq
-    shape = (nn + dims.n_categorical, n_points, m)
+    shape = (nn + dims.n_categorical, pts.n, m)
     out = _buffer("kernels", shape) if scratch else np.empty(shape)
     if nc:
         o = out[:nc]
-        z = dims.continuous_part.to_z(values[:, :nc])
-        np.subtract(z.T[:, :, None], mix.columns.mus[:nc, None, :], out=o)
+        np.subtract(pts.z[:, :, None], mix.columns.mus[:nc, None, :], out=o)
         o *= mix.columns.inv_sigmas[:nc, None, :]
         np.multiply(o, o, out=o)
         o *= -0.5
         o += mix.columns.log_pdf_offset[:nc, None, :]
     if nq:
-        # Candidates often share a quantized value: each distinct (column, value) is scored once.
-        col, rep, inverse, counts = _distinct(values[:, nc:])
-        a, b = dims.quantized_part.cells(values[:, nc:])
-        mu, inv = mix.columns.mus[nc:nn][col], mix.columns.inv_sigmas[nc:nn][col]
-        ta = np.subtract(a[rep, col][:, None], mu, out=_buffer("ta", (len(col), m)))
+        k = len(pts.col)
+        mu, inv = mix.columns.mus[nc:nn][pts.col], mix.columns.inv_sigmas[nc:nn][pts.col]
+        ta = np.subtract(pts.a[:, None], mu, out=_buffer("ta", (k, m)))
         ta *= inv
-        tb = np.subtract(b[rep, col][:, None], mu, out=_buffer("tb", (len(col), m)))
+        tb = np.subtract(pts.b[:, None], mu, out=_buffer("tb", (k, m)))
         tb *= inv
-        masses = _buffer("masses", (len(col), m))
-        _log_mass_into(ta, tb, masses, counts)
+        masses = _buffer("masses", (k, m))
+        _log_mass_into(ta, tb, masses, pts.counts)
         o = out[nc:nn]
-        np.take(masses, inverse, axis=0, out=o)
+        np.take(masses, pts.inverse, axis=0, out=o)
         o -= mix.columns.log_norm[nc:nn, None, :]
     if dims.n_categorical:
-        out[nn:] = _category_table(mix, dims)[np.arange(dims.n_categorical)[:, None], cats.T]
+        out[nn:] = _category_table(mix, dims)[np.arange(dims.n_categorical)[:, None], pts.cats]
     return out
 
 
@@ -682,8 +714,9 @@ def select(
     """Draw ``n_candidates`` from ``below`` and keep, in each block, the candidate with the
     largest ``log l(x) - log g(x)``. Returns one numeric value row and one category row."""
     values, cats = sample(below, dims, rng, n_candidates)
-    score = log_density(below, dims, log_kernels(below, dims, values, cats, scratch=True))
-    score -= log_density(above, dims, log_kernels(above, dims, values, cats, scratch=True))
+    pts = _points(dims, values, cats)
+    score = log_density(below, dims, _log_kernels(below, dims, pts, scratch=True))
+    score -= log_density(above, dims, _log_kernels(above, dims, pts, scratch=True))
     score = np.where(np.isnan(score), -np.inf, score)
     best = np.argmax(score, axis=0)  # (n_blocks,)
     nc = dims.n_numeric

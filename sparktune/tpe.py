@@ -285,6 +285,7 @@ def suggest(
     dims = plan.dims
     below = np.zeros((view.n, len(plan.group_anchors)), dtype=bool)
     above = np.zeros_like(below)
+    pending = view.pending
     for gi, anchor in enumerate(plan.group_anchors):
         act = ~np.isnan(view.column(anchor))
         rows_ok = np.flatnonzero(ok & act)
@@ -296,7 +297,7 @@ def suggest(
             below[rows_ok, gi] = True
         above[:, gi] = ok & act & ~below[:, gi]
         if constant_liar:
-            above[:, gi] |= view.pending & act
+            above[:, gi] |= pending & act
     b_rows = np.flatnonzero(below.any(axis=1))
     a_rows = np.flatnonzero(above.any(axis=1))
     keep, a_weights = _parzen.compress(_parzen.forgetting_weights(len(a_rows), forget), int(max_components))
@@ -316,25 +317,26 @@ def suggest(
         values, picked = _parzen.select(l_mix, g_mix, dims, rng, int(n_EI_candidates))
         for i, label in enumerate(plan.labels):
             out[label][j] = values[i] if i < nn else picked[i - nn]
-        if j + 1 < k:
-            _deactivate(space, out)
-            if constant_liar:
-                point_active = np.array([[not math.isnan(out[a][j]) for a in plan.anchors]])
-                g_z = np.vstack([g_z, dims.to_z(values)[None, :]])
-                g_cats = np.vstack([g_cats, picked[None, :]])
-                g_active = np.vstack([g_active, point_active])
-                g_weights = np.append(g_weights, 1.0)
-    _deactivate(space, out)
+        _deactivate(space, out, j)
+        if j + 1 < k and constant_liar:
+            point_active = np.array([[not math.isnan(out[a][j]) for a in plan.anchors]])
+            g_z = np.vstack([g_z, dims.to_z(values)[None, :]])
+            g_cats = np.vstack([g_cats, picked[None, :]])
+            g_active = np.vstack([g_active, point_active])
+            g_weights = np.append(g_weights, 1.0)
     return docs_for_columns(new_ids, domain, trials, out)
 
 
-def _deactivate(space: Space, out: dict[str, np.ndarray]) -> None:
-    """Blank (NaN) every value whose branch is not active, parents first."""
-    n = len(next(iter(out.values())))
-    for label in space.labels:
-        if space.is_conditional(label):
-            col = out[label]
-            col[~space.active_mask(label, out, n)] = np.nan
+def _deactivate(space: Space, out: dict[str, np.ndarray], row: int) -> None:
+    """Blank (NaN) the values of ``row`` whose branch is not active, parents first (the scalar
+    form of ``Space.active_mask``: one row at a time, numpy calls on 1-element arrays cost more
+    than the comparisons)."""
+    for p in space.params:
+        paths = space.conditions[p.label]
+        if () in paths:
+            continue
+        if not any(all(out[parent][row] == index for parent, index in path) for path in paths):
+            out[p.label][row] = np.nan
 
 
 def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from . import early_stop, exceptions, hp, progress, pyll, rand
+from . import anneal, atpe, early_stop, exceptions, gp, hp, mix, progress, pyll, rand, tpe
 from .fmin import fmin, fmin_pass_expr_memo_ctrl, generate_trials_to_calculate
 from .objective import (
     STATUS_FAIL,
@@ -60,17 +60,22 @@ __all__ = [
     "SparkTrials",
     "TrialState",
     "Trials",
+    "anneal",
+    "atpe",
     "early_stop",
     "exceptions",
     "fmin",
     "fmin_pass_expr_memo_ctrl",
     "generate_trials_to_calculate",
+    "gp",
     "hp",
+    "mix",
     "partial",
     "progress",
     "pyll",
     "rand",
     "space_eval",
+    "tpe",
     "trials_from_docs",
     "__version__",
 ]

@@ -13,7 +13,7 @@ import numpy as np
 
 from .exceptions import InvalidArgumentError
 
-__all__ = ["base_seed", "seed_for", "ENV_SEED"]
+__all__ = ["base_seed", "seed_for", "seed_is_given", "ENV_SEED"]
 
 #: Environment variables that fix the seed when ``rstate`` is not given (Hyperopt's first).
 ENV_SEED = ("HYPEROPT_FMIN_SEED", "SPARKTUNE_FMIN_SEED")
@@ -42,6 +42,11 @@ def base_seed(rstate: object) -> int:
         f"rstate must be a numpy.random.Generator, a numpy.random.RandomState, an int or None, "
         f"got {type(rstate).__name__}; e.g. rstate=np.random.default_rng(42)"
     )
+
+
+def seed_is_given(rstate: object) -> bool:
+    """Whether the caller fixed the seed (``rstate`` or an environment variable)."""
+    return rstate is not None or any(os.environ.get(name, "").strip() for name in ENV_SEED)
 
 
 def seed_for(base: int, tid: int) -> int:

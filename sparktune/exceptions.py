@@ -20,6 +20,7 @@ __all__ = [
     "TrialError",
     "JournalError",
     "SerializationError",
+    "UnstorableValue",
 ]
 
 
@@ -69,6 +70,10 @@ class JournalError(SparktuneError):
 
 class SerializationError(SparktuneError, TypeError):
     """An objective or a result cannot be serialized for the place it has to go."""
+
+
+class UnstorableValue(JournalError, SerializationError):
+    """A result (or attachment) is not plain data, so a trials file cannot store it."""
 
 
 class TrialError(SparktuneError):

@@ -20,14 +20,14 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import journal as _journal
+from . import _preflight, _resume
 from . import progress as _progress
-from ._seeding import base_seed, seed_for
-from .exceptions import AllTrialsFailed, InvalidArgumentError, JournalError, TrialError
+from ._seeding import base_seed, seed_for, seed_is_given
+from .exceptions import AllTrialsFailed, InvalidArgumentError, JournalError, SerializationError, TrialError
 from .executors import Completion, Executor, Started, TrialTask
 from .objective import Domain
 from .space import space_eval
-from .trials import Trial, Trials, TrialState
+from .trials import CANCELLED_BY_FMIN, Trial, Trials, TrialState
 
 __all__ = ["fmin", "fmin_pass_expr_memo_ctrl", "generate_trials_to_calculate", "space_eval"]
 
@@ -49,7 +49,7 @@ def generate_trials_to_calculate(points: Sequence[Mapping[str, Any]]) -> Trials:
     return trials
 
 
-def _insert_points(trials: Trials, points: Sequence[Mapping[str, Any]], space: Any) -> None:
+def _insert_points(trials: Trials, points: Sequence[Mapping[str, Any]], space: Any, resumed: bool = False) -> None:
     if not isinstance(points, Sequence) or isinstance(points, (str, bytes)):
         raise InvalidArgumentError(
             f"points_to_evaluate must be a list of dicts {{label: value}}, got {type(points).__name__}"
@@ -59,6 +59,8 @@ def _insert_points(trials: Trials, points: Sequence[Mapping[str, Any]], space: A
             raise InvalidArgumentError(f"points_to_evaluate[{i}] must be a dict {{label: value}}, got {point!r}")
         vals = dict(point) if space is None else space.validate_point(point, f"points_to_evaluate[{i}]")
         labels = tuple(vals) if space is None else space.labels
+        if resumed and i < len(trials) and trials.records[i].vals == vals:
+            continue  # inserted by the run this one resumes
         (tid,) = trials.new_trial_ids(1)
         trials._add(Trial(tid=tid, vals=vals, labels=labels))
 
@@ -166,10 +168,20 @@ def fmin(
 
     if trials is None:
         trials = Trials()
-    writer = _open_save_file(trials, os.fspath(trials_save_file), domain) if trials_save_file else None
+    parallelism = getattr(trials, "parallelism", None)
+    if isinstance(parallelism, int) and max_evals is not None and max_evals > 0:
+        _preflight.check_parallelism(parallelism, int(max_evals))
+    trials._space_info = _resume.space_info(domain.space)
+    resumed = None
+    if trials_save_file:
+        resumed = _resume.open_save_file(trials, os.fspath(trials_save_file), domain.space, seed)
+        if resumed.seed is not None and not seed_is_given(rstate):
+            seed = resumed.seed  # continue the proposals of the run that wrote the file
+    writer = None if resumed is None else resumed.writer
     try:
         if points_to_evaluate:
-            _insert_points(trials, points_to_evaluate, domain.space)
+            _insert_points(trials, points_to_evaluate, domain.space, resumed=bool(resumed and resumed.n_loaded))
+        _resume.requeue_interrupted(trials)
         executor = trials._make_executor(domain, max_queue_len=max_queue_len)
         loop = _Loop(
             domain=domain, trials=trials, algo=algo, executor=executor, seed=seed, max_evals=limit,
@@ -181,10 +193,12 @@ def fmin(
                 loop.run(bar)
         finally:
             executor.close()
+    except (JournalError, SerializationError) as err:
+        setattr(err, "trials", trials)  # noqa: B010  # the in-memory history, for the caller to save
+        raise
     finally:
         if writer is not None:
-            trials._attach_journal(None)
-            writer.close()
+            _close_journal(trials, writer, failing=sys.exc_info()[1] is not None)
 
     if verbose:
         best = trials.best_loss()
@@ -198,32 +212,23 @@ def fmin(
     return space_eval(domain.space, trials.argmin) if trials.best_loss() is not None else None
 
 
-def _open_save_file(trials: Trials, path: str, domain: Domain) -> _journal.JournalWriter:
-    """Resume from ``path`` if it exists, then journal every change of ``trials`` to it."""
-    fingerprint = domain.space.fingerprint()
-    if os.path.exists(path) and os.path.getsize(path) > 0:
-        header, records = _journal.read_journal(path)
-        if header.get("space") not in (None, fingerprint):
-            raise JournalError(
-                f"trials_save_file {path!r} was written for a different search space "
-                f"(labels {header.get('labels')}, now {list(domain.space.labels)}); "
-                "use a new file for the new space, or the space that wrote this file"
-            )
-        known = set(trials.tids)
-        trials._load_records(r for r in records if int(r["tid"]) not in known)
-        for record in trials.records:
-            if not record.state.finished:
-                trials._requeue(record.tid)
-        logger.info("resumed %d trials from %s", len(records), path)
-        writer = _journal.JournalWriter(path, {})
-        fresh: list[Trial] = []
-    else:
-        writer = _journal.JournalWriter(path, {"space": fingerprint, "labels": list(domain.space.labels)})
-        fresh = trials.records
-    for record in fresh:
-        writer.append(record.to_record())
-    trials._attach_journal(writer)
-    return writer
+def _close_journal(trials: Trials, writer: Any, *, failing: bool) -> None:
+    """Write any change that missed the journal, then detach and close it.
+
+    When fmin is already failing, a second error here must not hide the first one.
+    """
+    try:
+        trials._flush_journal()
+    except (JournalError, SerializationError):
+        if not failing:
+            raise
+    finally:
+        trials._attach_journal(None)
+        try:
+            writer.close()
+        except JournalError:
+            if not failing:
+                raise
 
 
 class _Loop:
@@ -267,10 +272,11 @@ class _Loop:
         if not docs:
             self.algo_exhausted = True
             return []
-        tids = self.trials.insert_trial_docs(docs)
-        for tid in tids:
-            self.trials.trial(tid).seed = seed
-        return tids
+        records = [Trial.from_doc(doc) for doc in docs]
+        for record in records:
+            record.seed = seed  # before the record is journaled
+            self.trials._add(record)
+        return [r.tid for r in records]
 
     def _fill(self) -> None:
         free = self.executor.capacity() - len(self.in_flight)
@@ -297,6 +303,8 @@ class _Loop:
                     if isinstance(event, Started):
                         if event.tid in self.in_flight:
                             self.trials._mark_running(event.tid, event.worker)
+                            bar.postfix = self._postfix(failed)
+                            bar.update(0)
                         continue
                     if not isinstance(event, Completion) or event.tid not in self.in_flight:
                         continue  # a late result of a cancelled trial
@@ -313,6 +321,10 @@ class _Loop:
                         raise TrialError(event.tid, event.outcome.error)
                     if self._should_stop():
                         return
+                    # Refill after each result, not after each wait(): what the algorithm sees
+                    # then depends only on the order of results, never on how many one wait()
+                    # happened to return, so a seeded queued run (max_queue_len > 1) reproduces.
+                    self._fill()
                 if self.deadline is not None and time.monotonic() >= self.deadline:
                     self._stop("timeout")
                     return
@@ -324,11 +336,8 @@ class _Loop:
             raise
 
     def _postfix(self, failed: int) -> str:
-        best = self.trials.best_loss()
-        text = f"best loss: {'?' if best is None else f'{best:.6g}'}"
-        if failed:
-            text += f", failed: {failed}"
-        return text
+        running = self.trials.count_by_state_unsynced(TrialState.RUNNING)
+        return _progress.postfix(self.trials.best_loss(), running, failed)
 
     def _should_stop(self) -> bool:
         best = self.trials.best_loss()
@@ -347,6 +356,9 @@ class _Loop:
         self.stop_reason = self.stop_reason or reason
         if self.in_flight:
             self.executor.cancel(list(self.in_flight))
-            for tid in sorted(self.in_flight):
-                self.trials._mark_cancelled(tid, f"cancelled by fmin ({reason})")
-            self.in_flight.clear()
+        # Everything not finished is marked, in flight or not (queued points, a trial proposed when
+        # Ctrl-C came): no trial is left NEW or RUNNING, and a resumed run runs them again.
+        for record in self.trials.records:
+            if not record.state.finished:
+                self.trials._mark_cancelled(record.tid, f"{CANCELLED_BY_FMIN} ({reason})")
+        self.in_flight.clear()

@@ -9,19 +9,21 @@ and, when a journal is attached, is appended to it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import logging
+import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import journal as _journal
-from .exceptions import AllTrialsFailed, InvalidTrial
+from .exceptions import AllTrialsFailed, InvalidArgumentError, InvalidTrial
 from .history import History, HistoryView
 from .objective import STATUS_FAIL, STATUS_NEW, STATUS_OK, ErrorInfo, Outcome
 
@@ -69,6 +71,10 @@ JOB_STATES = [JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR,
 JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}
 
 _CMD = ("domain_attachment", "FMinIter_Domain")
+
+#: Start of the reason of every trial that ``fmin`` cancels when it stops; such trials run again
+#: when the run is resumed.
+CANCELLED_BY_FMIN = "cancelled by fmin"
 
 
 def _now() -> dt.datetime:
@@ -213,8 +219,10 @@ class Trials:
 
     asynchronous = False
 
-    def __init__(self, exp_key: str | None = None, refresh: bool = True) -> None:
+    def __init__(self, exp_key: str | None = None, refresh: bool = True, *, journal_pickle: bool = False) -> None:
         self._exp_key = exp_key
+        #: Opt-in: results that are not plain data are pickled into trials files (and read back).
+        self.journal_pickle = journal_pickle
         self._lock = threading.RLock()
         self._records: list[Trial] = []
         self._docs: list[dict[str, Any]] = []
@@ -225,6 +233,9 @@ class Trials:
         self._next_tid = 0
         self._attachments: dict[int, dict[str, Any]] = {}
         self._journal: _journal.JournalWriter | None = None
+        self._listeners: list[Callable[[Trial], None]] = []
+        self._unjournaled: set[int] = set()
+        self._space_info: dict[str, Any] = {}
         self.attachments: dict[str, Any] = {}
 
     # ----- pickling: locks and open files stay behind -------------------------------------
@@ -233,11 +244,38 @@ class Trials:
         state = self.__dict__.copy()
         state["_lock"] = None
         state["_journal"] = None
+        state["_listeners"] = []
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        self.__dict__.setdefault("_listeners", [])
+
+    # ----- listeners ---------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[Trial], None]) -> None:
+        """Call ``listener(trial)`` with the record of each trial as soon as it finishes.
+
+        Finished means done, failed or cancelled. Listeners run in the thread that records the
+        result (``fmin``'s driver loop, on the driver for SparkTrials), after the trial's state is
+        written and outside the lock, in the order they were added. An exception raised by a
+        listener propagates (and stops ``fmin``). Listeners are not pickled or saved.
+        """
+        if not callable(listener):
+            raise InvalidArgumentError(
+                f"add_listener: listener must be callable (trial) -> None, got {type(listener).__name__}"
+            )
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Trial], None]) -> None:
+        """Stop calling ``listener``; a listener that was never added is ignored."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def _notify(self, record: Trial) -> None:
+        for listener in list(self._listeners):
+            listener(record)
 
     # ----- writes ---------------------------------------------------------------------------
 
@@ -257,7 +295,20 @@ class Trials:
         if loss is not None and (best is None or loss < best):
             self._best_row = row
         if self._journal is not None:
-            self._journal.append(record.to_record())
+            # Marked first, so that a change whose line was not written is retried when fmin ends.
+            # After a failed write the file takes no more lines: changes stay in memory only.
+            self._unjournaled.add(record.tid)
+            if not self._journal.failed:
+                self._journal.append(self._file_record(record), durable=record.state.finished)
+                self._unjournaled.discard(record.tid)
+
+    def _file_record(self, record: Trial) -> dict[str, Any]:
+        """``record`` as plain data for a trials file, with its attachments once it has finished."""
+        out = record.to_record()
+        attachments = self._attachments.get(record.tid)
+        if attachments and record.state.finished:
+            out["attachments"] = attachments
+        return out
 
     def _add(self, record: Trial) -> None:
         with self._lock:
@@ -301,7 +352,8 @@ class Trials:
             if outcome.attachments:
                 self._attachments.setdefault(tid, {}).update(outcome.attachments)
             self._changed(record)
-            return record
+        self._notify(record)
+        return record
 
     def _mark_cancelled(self, tid: int, reason: str) -> None:
         with self._lock:
@@ -312,6 +364,18 @@ class Trials:
             record.result = {"status": STATUS_FAIL, "failure": {"type": "TrialCancelled", "message": reason}}
             record.refresh_time = _now()
             self._changed(record)
+        self._notify(record)
+
+    def _interrupted(self, record: Trial) -> bool:
+        """Whether ``record`` never produced a result: left running, or cancelled when an fmin stopped."""
+        if record.state in (TrialState.RUNNING, TrialState.NEW):
+            return True
+        failure = record.result.get("failure")
+        return (
+            record.state is TrialState.CANCEL
+            and isinstance(failure, Mapping)
+            and str(failure.get("message", "")).startswith(CANCELLED_BY_FMIN)
+        )
 
     def _requeue(self, tid: int) -> None:
         """Put an unfinished trial (e.g. in flight when a run was killed) back to NEW."""
@@ -327,21 +391,70 @@ class Trials:
         with self._lock:
             self._journal = writer
 
-    def save(self, path: str) -> None:
-        """Write every trial to ``path`` atomically (write a temporary file, then rename)."""
+    def _flush_journal(self) -> None:
+        """Write the changes whose journal line was not written (e.g. Ctrl-C between change and write)."""
         with self._lock:
-            records = [r.to_record() for r in self._records]
-        _journal.write_snapshot(path, {"exp_key": self._exp_key}, records)
+            if self._journal is None or self._journal.failed:
+                return
+            for tid in sorted(self._unjournaled):
+                record = self.trial(tid)
+                self._journal.append(self._file_record(record), durable=record.state.finished)
+            self._unjournaled.clear()
+
+    def save(self, path: str) -> None:
+        """Write every trial to ``path`` atomically (a temporary file, then a rename).
+
+        The file is data only (JSON lines) unless these trials were made with
+        ``journal_pickle=True``; a result that is not plain data otherwise raises
+        :class:`~sparktune.exceptions.UnstorableValue` and leaves ``path`` untouched.
+        """
+        with self._lock:
+            if self._journal is not None and _same_file(path, self._journal.path):
+                self._journal.sync()  # the running journal already holds every trial; replacing it would orphan it
+                return
+            records = [self._file_record(r) for r in self._records]
+        header = {"exp_key": self._exp_key, **self._space_info}
+        _journal.write_snapshot(path, header, records, allow_pickle=self.journal_pickle)
 
     @classmethod
-    def load(cls, path: str) -> Trials:
-        """Read trials saved by :meth:`save` or written as ``trials_save_file``. Runs no code."""
-        trials = cls()
-        trials._load_records(_journal.read_journal(path)[1])
+    def load(cls, path: str, allow_pickle: bool = False) -> Trials:
+        """Read trials saved by :meth:`save` or written as ``trials_save_file``.
+
+        Loading runs no code. With ``allow_pickle=True`` (only for files you trust) pickled
+        values written with ``journal_pickle=True`` are unpickled, and a Hyperopt ``Trials``
+        pickle (Hyperopt's ``trials_save_file``) is converted.
+        """
+        if allow_pickle and _journal.is_pickle(path):
+            return cls._from_hyperopt_pickle(path)
+        contents = _journal.read_journal(path, allow_pickle=allow_pickle)
+        header = contents.header or {}
+        trials = cls(exp_key=header.get("exp_key"), journal_pickle=allow_pickle)
+        trials._space_info = {k: header[k] for k in _journal.SPACE_KEYS if k in header}
+        trials._load_records(contents.records)
+        return trials
+
+    @classmethod
+    def _from_hyperopt_pickle(cls, path: str) -> Trials:
+        import pickle
+
+        with open(path, "rb") as f:
+            old = pickle.load(f)  # the caller opted in: allow_pickle=True
+        docs = getattr(old, "trials", None)
+        if not isinstance(docs, list):
+            raise InvalidTrial(f"{path!r} is a pickle of {type(old).__name__}, not of a Hyperopt Trials")
+        trials = cls(journal_pickle=True)
+        trials.insert_trial_docs(docs)
+        for key, value in (getattr(old, "attachments", None) or {}).items():
+            parts = str(key).split("::", 2)  # Hyperopt stores trial attachments as 'ATTACH::<tid>::<name>'
+            if len(parts) == 3 and parts[0] == "ATTACH" and parts[1].isdigit() and int(parts[1]) in trials._row:
+                trials._attachments.setdefault(int(parts[1]), {})[parts[2]] = value
         return trials
 
     def _load_records(self, records: Iterable[Mapping[str, Any]]) -> None:
         for rec in records:
+            attachments = rec.get("attachments")
+            if attachments:
+                self._attachments.setdefault(int(rec["tid"]), {}).update(attachments)
             self._add(Trial.from_record(rec))
 
     # ----- Hyperopt's document API -------------------------------------------------------------
@@ -386,9 +499,10 @@ class Trials:
 
     def delete_all(self) -> None:
         with self._lock:
-            journal = self._journal
-            self.__init__(exp_key=self._exp_key)  # type: ignore[misc]
-            self._journal = journal
+            journal, listeners = self._journal, self._listeners
+            # Trials.__init__, not self.__init__: a subclass (SparkTrials) keeps its own settings.
+            Trials.__init__(self, exp_key=self._exp_key, journal_pickle=self.journal_pickle)
+            self._journal, self._listeners = journal, listeners
 
     def view(self, exp_key: str | None = None, refresh: bool = True) -> Trials:
         """Trials of one experiment key, as a new ``Trials`` sharing the trial records."""
@@ -507,7 +621,11 @@ class Trials:
             first = self._first_failure()
             detail = ""
             if first is not None:
-                reason = first.error or first.result.get("failure") or first.result
+                failure = first.result.get("failure")
+                if first.error is None and isinstance(failure, Mapping) and "message" in failure:
+                    reason: object = f"{failure.get('type', 'failure')}: {failure['message']}"
+                else:
+                    reason = first.error or failure or first.result
                 detail = f"; the first failure was trial {first.tid}: {reason}"
                 if first.error is not None and first.error.traceback:
                     detail += f"\n{first.error.traceback}"
@@ -558,6 +676,13 @@ class Trials:
         from .fmin import fmin
 
         return fmin(fn, space, algo=algo, max_evals=max_evals, trials=self, allow_trials_fmin=False, **kwargs)
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 #: Samples used by :meth:`Trials.average_best_error`; enough for two-digit probabilities.

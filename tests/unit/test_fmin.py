@@ -361,6 +361,7 @@ def test_unfinished_trials_in_the_save_file_are_rerun(tmp_path: Path) -> None:
     # Simulate a driver killed while trial 3 was running: its last record says RUNNING.
     text = path.read_text()
     running = text.splitlines()[-1].replace('"state":"DONE"', '"state":"RUNNING"')
+    running = running[: running.index(',"crc":')] + "}"  # an edited line drops its checksum
     path.write_text(text + running.replace('"tid":2', '"tid":3') + "\n")
     resumed = Trials()
     run(max_evals=4, trials=resumed, trials_save_file=str(path))
@@ -393,3 +394,21 @@ def test_default_progress_bar_runs(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("tqdm")
     run(max_evals=3, show_progressbar=True)
     assert "best loss" in capsys.readouterr().err
+
+
+def test_seeded_queued_run_reproduces() -> None:
+    from sparktune import tpe
+
+    def points() -> list[float]:
+        t = Trials()
+        run(
+            fn=lambda x: (x - 1) ** 2,
+            algo=tpe.suggest,
+            max_evals=40,
+            max_queue_len=4,
+            trials=t,
+            rstate=np.random.default_rng(9),
+        )
+        return t.vals["x"]
+
+    assert points() == points() == points()

@@ -1,0 +1,574 @@
+"""TPE math: Parzen-window mixtures over columns, sampled and scored with numpy.
+
+Everything here takes and returns arrays; nothing knows about trials, spaces or I/O.
+
+The columns are ``n`` numeric ones (continuous or quantized, on a linear or log scale, bounded or
+not) and ``c`` categorical ones, cut into *blocks*: columns that are modelled jointly because
+they are active together. A :class:`Mixture` has ``m`` components (observations, then the prior);
+each component is active in some blocks (an observation only in the blocks whose parameters were
+active in its trial) and has one weight per block. Within a block, component ``i`` is a product of
+one kernel per column:
+
+- numeric columns: a normal kernel in the *internal* coordinate ``z`` (the value itself, or its
+  log for the log kinds), truncated to the column's bounds. A quantized column puts on each
+  representable value the kernel's mass over that value's rounding cell, so the masses of all
+  values sum to one.
+- categorical columns: a point mass on the observed category; the *prior* component instead
+  carries the column's prior probabilities (``pchoice`` weights).
+
+The last component is the prior (a wide kernel centred on the middle of the range, Hyperopt's
+convention), weighted by ``prior_weight``. Bandwidths are adaptive: each observation's kernel is as
+wide as the larger gap to its sorted neighbours, clipped to ``[prior_sigma / min(100, 1 + n),
+prior_sigma]`` (the "magic clip", which Watanabe 2023 found essential in its ablation).
+
+Scoring is expected improvement in TPE's form, ``log l(x) - log g(x)``, per block: with one
+column per block this is Hyperopt's independent TPE, with wider blocks it is multivariate TPE.
+All blocks are sampled and scored in one vectorised pass.
+
+The normal CDF is computed here (a rational approximation of ``erfc`` with relative error below
+1.2e-7 everywhere, Numerical Recipes 6.2), in log form so that far tails stay finite, because
+importing ``scipy.special`` would add ~20 MB to every process.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Dims",
+    "Mixture",
+    "fit",
+    "forgetting_weights",
+    "compress",
+    "log_kernels",
+    "log_density",
+    "log_mass",
+    "sample",
+    "select",
+    "logsumexp",
+]
+
+#: Lower bandwidth clip is ``prior_sigma / min(MAGIC_CLIP_CAP, 1 + n)`` (Hyperopt's constant).
+MAGIC_CLIP_CAP = 100.0
+#: Standardised cell width up to which a cell's mass uses the corrected midpoint rule.
+_NARROW_CELL = 0.5
+#: Rounds of rejection sampling for truncated kernels. A kernel centre always lies inside its
+#: bounds, so each round accepts at least half of the draws; 60 rounds leave ~1e-18 unaccepted.
+_REJECTION_ROUNDS = 60
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+_SQRT_2PI = math.sqrt(2 * math.pi)
+_HALF_SQRT_HALF = 0.5 * math.sqrt(0.5)
+# Numerical Recipes' Chebyshev fit: erfc(u) = t * exp(-u^2 + P(t)), t = 1 / (1 + u / 2), u >= 0.
+_ERFC_COEFS = (
+    -1.26551223,
+    1.00002368,
+    0.37409196,
+    0.09678418,
+    -0.18628806,
+    0.27886807,
+    -1.13520398,
+    1.48851587,
+    -0.82215223,
+    0.17087277,
+)
+
+
+# ----------------------------------------------------------------------------- scratch space
+
+_SCRATCH = threading.local()
+
+
+def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-thread scratch array, reused across calls. Scoring builds a few arrays of
+    ``candidates x components x columns`` floats per suggestion; allocating them afresh each time
+    let glibc return and re-fault the pages on every call, which cost more than the arithmetic."""
+    cache: dict[str, np.ndarray] | None = getattr(_SCRATCH, "arrays", None)
+    if cache is None:
+        cache = _SCRATCH.arrays = {}
+    size = math.prod(shape)
+    buf = cache.get(name)
+    if buf is None or buf.size < size:
+        buf = cache[name] = np.empty(max(size, 1))
+    return buf[:size].reshape(shape)
+
+
+# ----------------------------------------------------------------------------- normal CDF
+
+
+def _upper_tail(x: np.ndarray) -> np.ndarray:
+    """``Q(x) = 1 - Phi(x)`` of the standard normal for ``x >= 0`` (relative error < 1.2e-7)."""
+    t = 1.0 / (1.0 + x * _HALF_SQRT_HALF)
+    poly = t * _ERFC_COEFS[-1] + _ERFC_COEFS[-2]
+    for c in _ERFC_COEFS[-3::-1]:
+        poly = poly * t + c
+    return 0.5 * t * np.exp(poly - 0.5 * x * x)
+
+
+def _exact_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``Phi(b) - Phi(a)``, differencing upper tails on the side of zero where both ends lie, so
+    that cells far in a tail keep their relative precision."""
+    qa = _upper_tail(np.abs(a))
+    qb = _upper_tail(np.abs(b))
+    return np.where((a >= 0) | (b <= 0), np.abs(qa - qb), 1.0 - qa - qb)
+
+
+def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``log(Phi(b) - Phi(a))`` for standardised ``a <= b`` (elementwise, ``-inf`` if empty).
+
+    Cells narrower than ``_NARROW_CELL`` use the midpoint rule with its second-order correction,
+    ``w * pdf(m) * (1 + (m^2 - 1) * w^2 / 24)`` (relative error below 1e-4 near the centre), which
+    costs a fifth of two CDF evaluations; wider cells are exact.
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        width = b - a
+        mid = 0.5 * (a + b)
+        m2 = mid * mid
+        mass = np.exp(-0.5 * m2) * (width / _SQRT_2PI) * (1.0 + (m2 - 1.0) * (width * width / 24.0))
+        wide = ~(width <= _NARROW_CELL)  # also NaN/inf widths
+    if wide.any():
+        if wide.all():
+            mass = _exact_mass(a, b)
+        else:
+            mass[wide] = _exact_mass(a[wide], b[wide])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(width > 0, np.log(mass), -np.inf)
+
+
+def _upper_tail_into(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
+    """:func:`_upper_tail` of ``x >= 0`` into ``out``, using ``t`` as scratch."""
+    np.multiply(x, _HALF_SQRT_HALF, out=t)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    np.multiply(t, _ERFC_COEFS[-1], out=out)
+    out += _ERFC_COEFS[-2]
+    for c in _ERFC_COEFS[-3::-1]:
+        out *= t
+        out += c
+    np.multiply(x, x, out=x)
+    x *= 0.5
+    out -= x
+    np.exp(out, out=out)
+    out *= t
+    out *= 0.5
+
+
+def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray) -> None:
+    """:func:`log_mass` written into ``out``, overwriting ``ta`` and ``tb``; every temporary is a
+    reused scratch buffer (this is the scoring hot spot)."""
+    shape = out.shape
+    width = _buffer("width", shape)
+    np.subtract(tb, ta, out=width)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        wide = ~(width <= _NARROW_CELL)
+        n_wide = int(np.count_nonzero(wide))
+        if n_wide * 2 > wide.size:
+            # Mostly wide cells: exact everywhere, in place.
+            same = (ta >= 0) | (tb <= 0)
+            qa, qb, t = _buffer("qa", shape), _buffer("qb", shape), _buffer("t", shape)
+            np.abs(ta, out=ta)
+            np.abs(tb, out=tb)
+            _upper_tail_into(ta, qa, t)
+            _upper_tail_into(tb, qb, t)
+            np.subtract(qa, qb, out=ta)
+            np.abs(ta, out=ta)
+            np.add(qa, qb, out=tb)
+            np.subtract(1.0, tb, out=tb)
+            np.copyto(tb, ta, where=same)
+            np.log(tb, out=out)
+            out[width <= 0] = -np.inf
+            return
+        exact = _exact_mass(ta[wide], tb[wide]) if n_wide else None
+        np.add(ta, tb, out=ta)
+        ta *= 0.5  # midpoint m
+        np.multiply(ta, ta, out=ta)  # m^2
+        np.multiply(ta, -0.5, out=tb)
+        np.exp(tb, out=tb)
+        tb *= width
+        tb *= 1.0 / _SQRT_2PI  # w * pdf(m)
+        ta -= 1.0
+        np.multiply(width, width, out=out)
+        out *= 1.0 / 24.0
+        ta *= out
+        ta += 1.0
+        tb *= ta
+        if exact is not None:
+            tb[wide] = exact
+        np.log(tb, out=out)
+        out[width <= 0] = -np.inf
+
+
+def logsumexp(a: np.ndarray, axis: int, overwrite: bool = False) -> np.ndarray:
+    """``log(sum(exp(a), axis))``, ``-inf`` where every term is ``-inf``; ``overwrite`` lets it
+    use ``a`` as scratch space."""
+    top = np.max(a, axis=axis, keepdims=True)
+    top[~np.isfinite(top)] = 0.0
+    work = a if overwrite else a.copy()
+    work -= top
+    np.exp(work, out=work)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(work, axis=axis))
+    out += np.squeeze(top, axis=axis)
+    return out
+
+
+# ----------------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class Dims:
+    """The columns and their blocks. Numeric arrays have one entry per numeric column.
+
+    ``lo``/``hi`` bound the internal coordinate ``z`` (``-inf``/``inf`` when unbounded);
+    ``log`` marks columns whose ``z`` is the log of the value; ``q`` is the quantization step of
+    the *value* (0 for continuous); ``vmin``/``vmax`` clip values after rounding (integer ranges);
+    ``prior_mu``/``prior_sigma`` define the prior kernel in ``z``. ``cat_logp`` holds each
+    categorical column's log prior probabilities, padded with ``-inf`` to the widest column.
+    ``block`` gives the block of every column, numeric columns first, then categorical ones.
+    Numeric columns are ordered continuous first, then quantized.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    log: np.ndarray
+    q: np.ndarray
+    vmin: np.ndarray
+    vmax: np.ndarray
+    prior_mu: np.ndarray
+    prior_sigma: np.ndarray
+    cat_logp: np.ndarray
+    block: np.ndarray
+
+    @property
+    def n_numeric(self) -> int:
+        return len(self.lo)
+
+    @property
+    def n_categorical(self) -> int:
+        return len(self.cat_logp)
+
+    @functools.cached_property
+    def n_blocks(self) -> int:
+        return int(self.block.max()) + 1 if len(self.block) else 0
+
+    @functools.cached_property
+    def joint(self) -> bool:
+        """Whether some block has more than one column."""
+        return self.n_blocks < len(self.block)
+
+    @functools.cached_property
+    def block_order(self) -> np.ndarray:
+        """Column indices sorted by block."""
+        return np.argsort(self.block, kind="stable")
+
+    @functools.cached_property
+    def block_starts(self) -> np.ndarray:
+        """Where each block starts in :attr:`block_order`."""
+        return np.searchsorted(self.block[self.block_order], np.arange(self.n_blocks))
+
+    @functools.cached_property
+    def quantized(self) -> np.ndarray:
+        return self.q > 0
+
+    @functools.cached_property
+    def n_quantized(self) -> int:
+        return int(self.quantized.sum())
+
+    def __post_init__(self) -> None:
+        if self.quantized[: self.n_numeric - self.n_quantized].any():
+            raise ValueError("Dims: quantized numeric columns must come after the continuous ones")
+
+    @functools.cached_property
+    def continuous_part(self) -> Dims:
+        """The numeric columns that are not quantized."""
+        return _subdims(self, ~self.quantized)
+
+    @functools.cached_property
+    def quantized_part(self) -> Dims:
+        """The quantized numeric columns."""
+        return _subdims(self, self.quantized)
+
+    @functools.cached_property
+    def cat_cum(self) -> np.ndarray:
+        """Cumulative prior probabilities of the categorical columns, exactly 1 from the last
+        option on (so a uniform draw below 1 never lands on padding or a zero-probability option)."""
+        cum = np.cumsum(np.exp(self.cat_logp), axis=1)
+        return cum / cum[:, -1:]
+
+    def to_z(self, values: np.ndarray) -> np.ndarray:
+        """Internal coordinates of observed values, clipped into the bounds (NaN stays NaN)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(self.log, np.log(np.where(self.log, values, 1.0)), values)
+            # A log-quantized value of 0 sits in the cell below log(q / 2).
+            z = np.where(np.isneginf(z) & self.log, np.log(np.maximum(self.q, 1e-300) / 2), z)
+        return np.clip(z, self.lo, self.hi)
+
+    def to_values(self, z: np.ndarray) -> np.ndarray:
+        """Values for internal coordinates: undo the log, round to the step, clip."""
+        x = np.where(self.log, np.exp(z), z)
+        q = np.where(self.quantized, self.q, 1.0)
+        x = np.where(self.quantized, np.round(x / q) * q, x)
+        return np.clip(x, self.vmin, self.vmax)
+
+    def cells(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rounding cell ``[a, b]`` of each value in ``z``, within the bounds."""
+        half = 0.5 * self.q
+        a, b = values - half, values + half
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(self.log, np.log(np.where(self.log, np.maximum(a, 0.0), 1.0)), a)
+            b = np.where(self.log, np.log(np.where(self.log, b, 1.0)), b)
+        return np.clip(a, self.lo, self.hi), np.clip(b, self.lo, self.hi)
+
+
+def _subdims(dims: Dims, mask: np.ndarray) -> Dims:
+    return Dims(
+        lo=dims.lo[mask],
+        hi=dims.hi[mask],
+        log=dims.log[mask],
+        q=dims.q[mask],
+        vmin=dims.vmin[mask],
+        vmax=dims.vmax[mask],
+        prior_mu=dims.prior_mu[mask],
+        prior_sigma=dims.prior_sigma[mask],
+        cat_logp=dims.cat_logp,
+        block=dims.block[: dims.n_numeric][mask],
+    )
+
+
+# ----------------------------------------------------------------------------- mixtures
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """``m`` product-kernel components; the prior is the last one.
+
+    ``mus``/``sigmas``/``log_norm`` are ``(m, n_numeric)`` (``log_norm`` is the log of each
+    kernel's mass inside the bounds); ``cats`` is ``(m, n_categorical)`` with ``-1`` for the
+    prior's row; ``log_w`` is ``(m, n_blocks)``: per block, log weights normalised over the
+    components active in it (``-inf`` elsewhere). Entries of inactive components hold finite
+    placeholders (the prior's) so that no NaN reaches the arithmetic.
+    """
+
+    mus: np.ndarray
+    sigmas: np.ndarray
+    log_norm: np.ndarray
+    cats: np.ndarray
+    log_w: np.ndarray
+
+    @functools.cached_property
+    def inv_sigmas(self) -> np.ndarray:
+        return 1.0 / self.sigmas
+
+    @functools.cached_property
+    def log_pdf_offset(self) -> np.ndarray:
+        """``-log(sigma * sqrt(2 pi)) - log_norm``: the log kernel at its centre."""
+        return -np.log(self.sigmas) - _LOG_SQRT_2PI - self.log_norm
+
+    @property
+    def size(self) -> int:
+        return len(self.log_w)
+
+
+def forgetting_weights(m: int, keep: int) -> np.ndarray:
+    """Hyperopt's linear forgetting: the newest ``keep`` of ``m`` observations (in time order)
+    weigh 1, older ones ramp down linearly towards ``1 / m``."""
+    if keep <= 0 or m <= keep:
+        return np.ones(m)
+    return np.concatenate([np.linspace(1.0 / m, 1.0, num=m - keep), np.ones(keep)])
+
+
+def compress(weights: np.ndarray, max_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and weights of a mixture of at most ``max_components`` that approximates the weighted
+    set: systematic resampling in proportion to ``weights`` (deterministic), duplicates merged.
+
+    The total weight is kept, so the prior's relative weight does not change.
+    """
+    m = len(weights)
+    if m <= max_components:
+        return np.arange(m), weights
+    cum = np.cumsum(weights)
+    total = cum[-1]
+    picks = np.searchsorted(cum, (np.arange(max_components) + 0.5) * (total / max_components))
+    rows, counts = np.unique(np.minimum(picks, m - 1), return_counts=True)
+    return rows, counts * (total / max_components)
+
+
+def _adaptive_sigmas(z: np.ndarray, dims: Dims) -> np.ndarray:
+    """Per-observation bandwidths: the larger gap to the column's sorted neighbours (the prior's
+    centre counts as one; NaN entries are inactive and ignored), clipped to
+    ``[prior_sigma / min(100, 1 + n), prior_sigma]`` where ``n`` counts the column's observations."""
+    n, d = z.shape
+    pts = np.empty((n + 1, d))
+    pts[:n] = z
+    pts[n] = dims.prior_mu
+    order = np.argsort(pts, axis=0)  # NaN sorts last
+    cols = np.arange(d)
+    gaps = np.diff(pts[order, cols], axis=0)
+    left = np.empty((n + 1, d))
+    right = np.empty((n + 1, d))
+    left[0] = np.nan
+    left[1:] = gaps
+    right[n] = np.nan
+    right[:n] = gaps
+    sig = np.empty((n + 1, d))
+    sig[order, cols] = np.fmax(left, right)
+    count = n - np.isnan(z).sum(axis=0)
+    low = dims.prior_sigma / np.minimum(MAGIC_CLIP_CAP, 1.0 + count)
+    return np.clip(sig[:n], low, dims.prior_sigma)
+
+
+def fit(
+    dims: Dims,
+    z: np.ndarray,
+    cats: np.ndarray,
+    weights: np.ndarray,
+    active: np.ndarray,
+    prior_weight: float | np.ndarray,
+) -> Mixture:
+    """The Parzen mixture of ``n`` observations plus the prior.
+
+    ``z``: ``(n, n_numeric)`` internal coordinates; ``cats``: ``(n, n_categorical)`` category
+    indices; ``weights``: ``(n,)``; ``active``: ``(n, n_blocks)``, which blocks each observation
+    was active in (its entries in other blocks are ignored); ``prior_weight``: one number, or one
+    per block. A block without observations gets the prior alone, whatever its prior weight.
+    """
+    n = len(weights)
+    nb = dims.n_blocks
+    mus = np.empty((n + 1, dims.n_numeric))
+    sigmas = np.empty((n + 1, dims.n_numeric))
+    c = np.empty((n + 1, dims.n_categorical), dtype=np.int64)
+    if n:
+        col_active = active[:, dims.block[: dims.n_numeric]]
+        zz = np.where(col_active, z, np.nan)
+        sig = _adaptive_sigmas(zz, dims)
+        mus[:n] = np.where(col_active, z, dims.prior_mu)
+        sigmas[:n] = np.where(col_active, sig, dims.prior_sigma)
+        c[:n] = np.where(active[:, dims.block[dims.n_numeric :]], cats, -1)
+    mus[n] = dims.prior_mu
+    sigmas[n] = dims.prior_sigma
+    c[n] = -1
+    w = np.empty((n + 1, nb))
+    w[:n] = np.where(active, np.asarray(weights, dtype=float)[:, None], 0.0)
+    has_obs = w[:n].sum(axis=0) > 0 if n else np.zeros(nb, dtype=bool)
+    w[n] = np.where(has_obs, prior_weight, 1.0)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(w / w.sum(axis=0))
+    inv = 1.0 / sigmas
+    log_norm = log_mass((dims.lo - mus) * inv, (dims.hi - mus) * inv)
+    return Mixture(mus=mus, sigmas=sigmas, log_norm=log_norm, cats=c, log_w=log_w)
+
+
+def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``size`` points: numeric *values* ``(size, n_numeric)`` and categories
+    ``(size, n_categorical)``. Each point draws one component per block, shared by the block's
+    columns."""
+    nb, nc = dims.n_blocks, dims.n_numeric
+    w = np.exp(mix.log_w)  # (m, nb), columns sum to 1
+    cum = np.cumsum(w, axis=0)
+    u = rng.random((size, nb))
+    comp = (u[:, None, :] >= cum[None, :, :]).sum(axis=1)
+    comp = np.minimum(comp, mix.size - 1)
+    # A draw past the last active component (rounding) falls back to the prior, always active.
+    values = np.empty((size, nc))
+    if nc:
+        cols = np.arange(nc)
+        cc = comp[:, dims.block[:nc]]
+        mu = mix.mus[cc, cols]
+        sig = mix.sigmas[cc, cols]
+        z = rng.normal(mu, sig)
+        for _ in range(_REJECTION_ROUNDS):
+            bad = (z < dims.lo) | (z > dims.hi)
+            if not bad.any():
+                break
+            z[bad] = rng.normal(mu[bad], sig[bad])
+        values = dims.to_values(np.clip(z, dims.lo, dims.hi))
+    nk = dims.n_categorical
+    cat = np.empty((size, nk), dtype=np.int64)
+    if nk:
+        cc = comp[:, dims.block[nc:]]
+        cat = mix.cats[cc, np.arange(nk)]
+        from_prior = cat < 0
+        if from_prior.any():
+            u2 = rng.random((size, nk))
+            drawn = (u2[:, :, None] >= dims.cat_cum[None, :, :]).sum(axis=2)
+            cat = np.where(from_prior, drawn, cat)
+    return values, cat
+
+
+def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, scratch: bool = False) -> np.ndarray:
+    """``(C, m, n_numeric + n_categorical)`` log kernel values at ``C`` points (numeric *values*
+    and categories); quantized columns give log masses of the value's cell.
+
+    Written into one output array with in-place arithmetic; with ``scratch`` the output is a
+    per-thread buffer that the next call overwrites.
+    """
+    n_points, m = len(values), mix.size
+    nn, nq = dims.n_numeric, dims.n_quantized
+    nc = nn - nq
+    shape = (n_points, m, nn + dims.n_categorical)
+    out = _buffer("kernels", shape) if scratch else np.empty(shape)
+    if nc:
+        o = out[:, :, :nc]
+        np.subtract(dims.continuous_part.to_z(values[:, :nc])[:, None, :], mix.mus[:, :nc], out=o)
+        o *= mix.inv_sigmas[:, :nc]
+        np.multiply(o, o, out=o)
+        o *= -0.5
+        o += mix.log_pdf_offset[:, :nc]
+    if nq:
+        a, b = dims.quantized_part.cells(values[:, nc:])
+        mu, inv = mix.mus[:, nc:nn], mix.inv_sigmas[:, nc:nn]
+        ta = np.subtract(a[:, None, :], mu, out=_buffer("ta", (n_points, m, nq)))
+        ta *= inv
+        tb = np.subtract(b[:, None, :], mu, out=_buffer("tb", (n_points, m, nq)))
+        tb *= inv
+        o = out[:, :, nc:nn]
+        _log_mass_into(ta, tb, o)
+        o -= mix.log_norm[:, nc:nn]
+    if dims.n_categorical:
+        o = out[:, :, nn:]
+        obs = mix.cats[None, :, :]
+        o.fill(-np.inf)
+        np.copyto(o, 0.0, where=obs == cats[:, None, :])
+        prior = dims.cat_logp[np.arange(dims.n_categorical), cats][:, None, :]
+        np.copyto(o, prior, where=obs < 0)
+    return out
+
+
+def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
+    """``(C, n_blocks)`` log density (mass, for discrete columns) of each block's mixture at the
+    ``C`` points whose ``kernels`` were computed."""
+    if dims.joint:
+        per_block = np.add.reduceat(kernels[:, :, dims.block_order], dims.block_starts, axis=2)
+    else:
+        if dims.n_blocks > 1:
+            per_block = np.take(kernels, dims.block_order, axis=2, out=_buffer("per_block", kernels.shape))
+        else:
+            per_block = kernels
+    per_block += mix.log_w[None, :, :]
+    return logsumexp(per_block, axis=1, overwrite=True)
+
+
+def select(
+    below: Mixture,
+    above: Mixture,
+    dims: Dims,
+    rng: np.random.Generator,
+    n_candidates: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n_candidates`` from ``below`` and keep, in each block, the candidate with the
+    largest ``log l(x) - log g(x)``. Returns one numeric value row and one category row."""
+    values, cats = sample(below, dims, rng, n_candidates)
+    score = log_density(below, dims, log_kernels(below, dims, values, cats, scratch=True))
+    score -= log_density(above, dims, log_kernels(above, dims, values, cats, scratch=True))
+    score = np.where(np.isnan(score), -np.inf, score)
+    best = np.argmax(score, axis=0)  # (n_blocks,)
+    nc = dims.n_numeric
+    pick = best[dims.block]
+    return values[pick[:nc], np.arange(nc)], cats[pick[nc:], np.arange(dims.n_categorical)]

@@ -1,0 +1,345 @@
+"""Adaptive TPE: TPE that tunes its own settings from the run's progress (``atpe.suggest``).
+
+Hyperopt's ``atpe`` predicts TPE's settings with pre-trained LightGBM models; it needs lightgbm
+and scikit-learn, ignores ``rstate`` and fails on numpy >= 2.1. This one has no such dependency:
+its settings follow from two statistics of the history, both computed from the columns:
+
+- **stall** in [0, 1]: how long since the best loss last improved, relative to the run's
+  length (``trials since the best / max(STALL_MIN_WINDOW, STALL_FRACTION * finished trials)``,
+  capped at 1). 0 means the run is still improving.
+- **importance** of each parameter in [0, 1]: the larger of the absolute Spearman correlations
+  between the loss and (a) the parameter's value, (b) its distance to the best trial's value
+  (so a parameter with an optimum in the middle of its range also counts), or for a choice, the
+  correlation ratio of the loss ranks over its options. Parameters used by fewer than
+  ``MIN_ROWS_FOR_IMPORTANCE`` finished trials count as important.
+
+ATPE then decides, for each call:
+
+- **TPE's settings**: while the run improves, a narrow "below" group (``gamma``), many
+  candidates per proposal (``n_EI_candidates``) and stronger linear forgetting of old trials; as
+  it stalls, a wider below group, fewer candidates and less forgetting (``GAMMA_RANGE``, ...).
+- **which proposals explore and which exploit**: a share ``LOCAL_PROBABILITY_RANGE`` of the
+  proposals (more while improving) has *every* parameter locked to the neighbourhood of one of
+  the best trials (picked by a geometric draw over the loss ranking, as annealing does); the
+  others are TPE's, with each *unimportant* parameter (the less important half, by rank) locked
+  with a probability that grows as its importance falls.
+- **how tight a lock is**: a locked numeric parameter is drawn from a window around the good
+  trial's value whose width follows the recent *improving steps* of that parameter (the moves of
+  the best point between successive records, ``STEP_FACTOR`` times their mean size, widened as
+  the run stalls), kept between ``MIN_SHRINK_FRACTION`` and 1 times annealing's schedule
+  ``1 / (1 + T * LOCK_SHRINK_COEF)``. A parameter that the improvements do not move is thus held
+  almost fixed, and one they move a lot keeps a wide window. A locked choice that switches
+  branch takes the options' parameters from the same good trial (or the prior if it did not use
+  them).
+
+Every setting is a deterministic function of the history, and the locking draws come from the
+``seed``, so a seeded run reproduces. Batches and running trials are handled by TPE's constant
+liar; locking is drawn independently per proposal.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import tpe
+from ._neighbourhood import sample_near
+from ._suggest import docs_for_columns
+from .exceptions import InvalidArgumentError
+from .history import HistoryView
+from .objective import Domain
+from .space import Kind, Param, Space
+from .trials import Trials
+
+__all__ = ["suggest", "Settings", "settings_for", "importance", "stall", "DEFAULT_N_STARTUP_JOBS"]
+
+#: Random trials before modelling; fewer than TPE's 20 because locking keeps early TPE focused.
+DEFAULT_N_STARTUP_JOBS = 10
+#: Stall is measured over at least this many trials, or this fraction of the finished ones.
+STALL_MIN_WINDOW = 10
+STALL_FRACTION = 0.25
+#: Ranges of TPE's settings, from improving (first value) to stalled (second value). The
+#: improving ends are TPE's defaults made greedier; the stalled ends are broader than TPE's.
+GAMMA_RANGE = (0.1, 0.3)  # with TPE's linear split: the best 10% .. 30% form the below group
+N_EI_CANDIDATES_RANGE = (64, 16)
+LINEAR_FORGETTING_RANGE = (15, 40)
+#: Largest probability of locking the least important parameter (reached when not stalled).
+MAX_LOCK_PROBABILITY = 0.5
+#: Share of proposals drawn near a good trial (all parameters "locked" to its neighbourhood),
+#: from improving to stalled; the rest are TPE's. Chosen on the quality suite (20 seeds, see
+#: docs/algorithms.md): more local search wins at 100-200 evaluations on every smooth problem.
+LOCAL_PROBABILITY_RANGE = (0.9, 0.75)
+#: Mean loss rank of the trial that locked parameters copy their values from.
+LOCK_AVG_BEST_IDX = 1.5
+#: Locked parameters are drawn from annealing's neighbourhood, ``1 / (1 + T * this)`` of the prior's.
+LOCK_SHRINK_COEF = 0.1
+#: Local neighbourhoods span STEP_FACTOR times the mean size of the recent improving steps of a
+#: parameter (as a fraction of its range), widened by up to 1 + STALL_WIDEN as the run stalls,
+#: and kept between MIN_SHRINK_FRACTION and 1 times annealing's schedule.
+STEP_FACTOR = 3.0
+STALL_WIDEN = 2.0
+MIN_SHRINK_FRACTION = 0.1
+#: Improving steps looked at (the latest ones).
+N_STEPS = 5
+#: Importance needs this many finished trials using the parameter.
+MIN_ROWS_FOR_IMPORTANCE = 8
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ATPE decided for one call: TPE's options and each label's lock probability."""
+
+    gamma: float
+    n_EI_candidates: int  # TPE's option name
+    linear_forgetting: int
+    local_probability: float
+    lock_probability: Mapping[str, float]
+
+    def tpe_options(self) -> dict[str, Any]:
+        return {
+            "gamma": self.gamma,
+            "n_EI_candidates": self.n_EI_candidates,
+            "linear_forgetting": self.linear_forgetting,
+            "split": "linear",
+        }
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share their mean rank), 0-based."""
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x), dtype=float)
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return (sums / counts)[inverse]
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ra, rb = _ranks(a), _ranks(b)
+    ra -= ra.mean()
+    rb -= rb.mean()
+    den = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return 0.0 if den == 0 else abs(float(ra @ rb)) / den
+
+
+def _correlation_ratio(groups: np.ndarray, y: np.ndarray) -> float:
+    """sqrt(between-group variance / total variance) of ``y`` over ``groups``."""
+    total = float(np.sum((y - y.mean()) ** 2))
+    if total == 0:
+        return 0.0
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=y) / counts
+    between = float(np.sum(counts * (means - y.mean()) ** 2))
+    return math.sqrt(between / total)
+
+
+def importance(space: Space, view: HistoryView) -> dict[str, float]:
+    """Importance in [0, 1] of every parameter (see the module docstring)."""
+    ok = view.ok
+    ok_rows = np.flatnonzero(ok)
+    out: dict[str, float] = {}
+    if len(ok_rows) == 0:
+        return {label: 1.0 for label in space.labels}
+    best_row = ok_rows[int(np.argmin(view.losses[ok_rows]))]
+    for p in space.params:
+        col = view.column(p.label)
+        rows = ok_rows[~np.isnan(col[ok_rows])]
+        if len(rows) < MIN_ROWS_FOR_IMPORTANCE:
+            out[p.label] = 1.0
+            continue
+        loss_rank = _ranks(view.losses[rows])
+        x = col[rows]
+        if p.kind is Kind.CHOICE:
+            out[p.label] = _correlation_ratio(x, loss_rank)
+            continue
+        if p.kind.is_log:
+            x = np.log(np.maximum(x, 1e-300))
+        score = _spearman(x, loss_rank)
+        centre = col[best_row]
+        if not math.isnan(centre):
+            c = math.log(max(centre, 1e-300)) if p.kind.is_log else centre
+            score = max(score, _spearman(np.abs(x - c), loss_rank))
+        out[p.label] = score
+    return out
+
+
+def stall(view: HistoryView) -> float:
+    """How long the best loss has not improved, in [0, 1] (see the module docstring)."""
+    losses = view.losses[view.ok]
+    n = len(losses)
+    if n == 0:
+        return 0.0
+    since = n - 1 - int(np.argmin(losses))  # argmin: the first time the best was reached
+    window = max(STALL_MIN_WINDOW, STALL_FRACTION * n)
+    return min(1.0, since / window)
+
+
+def _spread(p: Param) -> float:
+    """The width a parameter's steps are measured against (in log space for log kinds)."""
+    if p.kind is Kind.RANDINT:
+        return float(p.n_options)
+    if p.kind.is_bounded:
+        assert p.low is not None and p.high is not None
+        return p.high - p.low
+    assert p.sigma is not None
+    return 4.0 * p.sigma
+
+
+def improvement_steps(space: Space, view: HistoryView) -> dict[str, float]:
+    """Mean size, as a fraction of the parameter's spread, of the latest ``N_STEPS`` moves of the
+    best point (from the previous best to the new one) for each numeric parameter."""
+    ok_rows = np.flatnonzero(view.ok)
+    losses = view.losses[ok_rows]
+    if len(ok_rows) < 2:
+        return {}
+    record = np.flatnonzero(losses < np.minimum.accumulate(np.concatenate([[np.inf], losses[:-1]])))
+    bests = ok_rows[record][-(N_STEPS + 1) :]
+    if len(bests) < 2:
+        return {}
+    out: dict[str, float] = {}
+    for p in space.params:
+        if p.kind is Kind.CHOICE:
+            continue
+        v = view.column(p.label)[bests]
+        if p.kind.is_log:
+            v = np.log(np.maximum(v, 1e-300))
+        d = np.abs(np.diff(v))
+        d = d[~np.isnan(d)]
+        if len(d):
+            out[p.label] = float(d.mean()) / _spread(p)
+    return out
+
+
+def _between(pair: tuple[float, float], t: float) -> float:
+    return pair[0] + (pair[1] - pair[0]) * t
+
+
+def settings_for(space: Space, view: HistoryView) -> Settings:
+    """TPE's settings and the lock probabilities for the next proposals."""
+    s = stall(view)
+    imp = importance(space, view)
+    # Lock probability falls linearly with the importance rank: the least important parameter
+    # gets the most, the most important none; all of it fades out as the run stalls.
+    labels = sorted(imp, key=lambda label: (imp[label], label))
+    m = len(labels)
+    lock: dict[str, float] = {}
+    for rank, label in enumerate(labels):
+        top = rank / (m - 1) if m > 1 else 1.0  # 0 for the least important, 1 for the most
+        lock[label] = MAX_LOCK_PROBABILITY * max(0.0, 1.0 - 2.0 * top) * (1.0 - imp[label])
+    return Settings(
+        gamma=_between(GAMMA_RANGE, s),
+        n_EI_candidates=round(_between(N_EI_CANDIDATES_RANGE, s)),
+        linear_forgetting=round(_between(LINEAR_FORGETTING_RANGE, s)),
+        local_probability=_between(LOCAL_PROBABILITY_RANGE, s),
+        lock_probability=lock,
+    )
+
+
+def _check_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
+        raise InvalidArgumentError(f"atpe.suggest: {name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def suggest(
+    new_ids: Sequence[int],
+    domain: Domain,
+    trials: Trials,
+    seed: int,
+    n_startup_jobs: int = DEFAULT_N_STARTUP_JOBS,
+    **tpe_options: Any,
+) -> list[dict[str, Any]]:
+    """Propose ``len(new_ids)`` points with adaptive TPE (Hyperopt's ``atpe.suggest``).
+
+    ``n_startup_jobs``: finished trials drawn from the prior before modelling. Other keyword
+    options go to :func:`sparktune.tpe.suggest` unchanged (e.g. ``prior_weight``,
+    ``multivariate``); the settings ATPE adapts (``gamma``, ``n_EI_candidates``,
+    ``linear_forgetting``) cannot be given.
+    """
+    n_startup_jobs = _check_int("n_startup_jobs", n_startup_jobs)
+    fixed = sorted(set(tpe_options) & {"gamma", "n_EI_candidates", "linear_forgetting", "n_startup_jobs", "split"})
+    if fixed:
+        raise InvalidArgumentError(
+            f"atpe.suggest: {fixed} are chosen by ATPE itself and cannot be given; use tpe.suggest to set them by hand"
+        )
+    if not new_ids:
+        return []
+    space = domain.space
+    rng = np.random.default_rng(seed)
+    view = trials.history()
+    ok_rows = np.flatnonzero(view.ok)
+    if len(ok_rows) < max(n_startup_jobs, 1):
+        return docs_for_columns(new_ids, domain, trials, space.sample(rng, len(new_ids)))
+    settings = settings_for(space, view)
+    tpe_seed, lock_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
+    docs = tpe.suggest(new_ids, domain, trials, tpe_seed, n_startup_jobs=0, **settings.tpe_options(), **tpe_options)
+    proposed = _columns_of(docs, space)
+    ranked = ok_rows[np.argsort(view.losses[ok_rows], kind="stable")]
+    locked = _lock(
+        space,
+        view,
+        proposed,
+        ranked,
+        settings.lock_probability,
+        settings.local_probability,
+        np.random.default_rng(lock_seed),
+    )
+    return docs_for_columns([d["tid"] for d in docs], domain, trials, locked)
+
+
+def _columns_of(docs: Sequence[Mapping[str, Any]], space: Space) -> dict[str, np.ndarray]:
+    out = {label: np.full(len(docs), np.nan) for label in space.labels}
+    for i, doc in enumerate(docs):
+        for label, values in doc["misc"]["vals"].items():
+            if values and label in out:
+                out[label][i] = float(values[0])
+    return out
+
+
+def _lock(
+    space: Space,
+    view: HistoryView,
+    proposed: Mapping[str, np.ndarray],
+    ranked: np.ndarray,
+    lock_probability: Mapping[str, float],
+    local_probability: float,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """Replace locked parameters by draws near a good trial, keeping each point consistent."""
+    k = len(next(iter(proposed.values())))
+    columns = {label: view.column(label) for label in space.labels}
+    counted = view.ok | view.pending
+    uses = {label: int(np.count_nonzero(counted & ~np.isnan(col))) for label, col in columns.items()}
+
+    steps = improvement_steps(space, view)
+    widen = 1.0 + STALL_WIDEN * stall(view)
+
+    def shrink(label: str) -> float:
+        schedule = 1.0 / (1.0 + uses[label] * LOCK_SHRINK_COEF)
+        step = steps.get(label)
+        if step is None:
+            return schedule
+        return float(np.clip(STEP_FACTOR * step * widen, schedule * MIN_SHRINK_FRACTION, schedule))
+
+    near = sample_near(space, columns, ranked, rng, k, avg_best_idx=LOCK_AVG_BEST_IDX, shrink=shrink)
+    local = rng.random(k) < local_probability
+    out: dict[str, np.ndarray] = {}
+    for p in space.params:
+        active = space.active_mask(p.label, out, k)
+        values = proposed[p.label].copy()
+        ref_values = near[p.label]
+        lock = (local | (rng.random(k) < lock_probability.get(p.label, 0.0))) & ~np.isnan(ref_values)
+        values[lock] = ref_values[lock]
+        missing = active & np.isnan(values)  # activated by a locked choice that switched branch
+        if missing.any():
+            values[missing] = ref_values[missing]
+            still = missing & np.isnan(values)
+            values[still] = p.sample(rng, int(still.sum()))
+        values[~active] = np.nan
+        out[p.label] = values
+    return out

@@ -1,0 +1,211 @@
+"""The TPE math: CDFs, densities, sampling, bandwidths, categorical priors, block scoring."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sparktune import _parzen as P
+
+
+def _dims(
+    lo: float = 0.0,
+    hi: float = 1.0,
+    *,
+    log: bool = False,
+    q: float = 0.0,
+    vmin: float = -math.inf,
+    vmax: float = math.inf,
+    mu: float | None = None,
+    sigma: float | None = None,
+    cat_probs: list[float] | None = None,
+) -> P.Dims:
+    """One numeric column (block 0) and, optionally, one categorical column (block 1)."""
+    mu = 0.5 * (lo + hi) if mu is None else mu
+    sigma = (hi - lo) if sigma is None else sigma
+    with np.errstate(divide="ignore"):
+        cat = np.log(np.asarray([cat_probs])) if cat_probs is not None else np.zeros((0, 0))
+    return P.Dims(
+        lo=np.array([lo]),
+        hi=np.array([hi]),
+        log=np.array([log]),
+        q=np.array([q]),
+        vmin=np.array([vmin]),
+        vmax=np.array([vmax]),
+        prior_mu=np.array([mu]),
+        prior_sigma=np.array([sigma]),
+        cat_logp=cat,
+        block=np.array([0, 1] if cat_probs is not None else [0]),
+    )
+
+
+def _fit(dims: P.Dims, z: list[float], cats: list[int] | None = None, prior_weight: float = 1.0) -> P.Mixture:
+    n = len(z)
+    c = np.array(cats, dtype=np.int64).reshape(n, 1) if cats is not None else np.zeros((n, 0), dtype=np.int64)
+    return P.fit(
+        dims, np.array(z, dtype=float).reshape(n, 1), c, np.ones(n), np.ones((n, dims.n_blocks), bool), prior_weight
+    )
+
+
+def _density(mix: P.Mixture, dims: P.Dims, values: np.ndarray, cats: np.ndarray | None = None) -> np.ndarray:
+    c = np.zeros((len(values), 0), dtype=np.int64) if cats is None else cats
+    return np.exp(P.log_density(mix, dims, P.log_kernels(mix, dims, values.reshape(-1, 1), c)))
+
+
+@pytest.mark.parametrize("x", [-8.0, -3.0, -0.5, 0.0, 0.7, 2.0, 6.0, 12.0])
+def test_log_mass_matches_erfc_in_both_tails(x: float) -> None:
+    upper = float(P.log_mass(np.array([x]), np.array([np.inf]))[0])
+    expected = math.log(0.5 * math.erfc(x / math.sqrt(2)))
+    assert upper == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    lower = float(P.log_mass(np.array([-np.inf]), np.array([x]))[0])
+    assert lower == pytest.approx(math.log(0.5 * math.erfc(-x / math.sqrt(2))), rel=1e-6, abs=1e-9)
+
+
+def test_log_mass_of_empty_cell_is_minus_infinity() -> None:
+    assert P.log_mass(np.array([1.0]), np.array([1.0]))[0] == -np.inf
+
+
+@pytest.mark.parametrize("lo, hi", [(0.0, 1.0), (-5.0, 10.0), (-math.inf, math.inf)])
+def test_continuous_density_integrates_to_one(lo: float, hi: float) -> None:
+    if math.isinf(lo):
+        dims = _dims(lo, hi, mu=0.0, sigma=2.0)
+        grid = np.linspace(-40, 40, 80001)
+        obs = [-1.0, 0.3, 4.0]
+    else:
+        dims = _dims(lo, hi)
+        grid = np.linspace(lo, hi, 20001)
+        obs = [lo, lo + 0.1 * (hi - lo), hi]  # kernels at the bounds are truncated
+    mix = _fit(dims, obs)
+    dens = _density(mix, dims, grid)[:, 0]
+    assert np.trapezoid(dens, grid) == pytest.approx(1.0, abs=2e-4)
+
+
+def test_log_uniform_density_integrates_to_one_in_log_space() -> None:
+    dims = _dims(math.log(1e-4), math.log(1.0), log=True)
+    mix = _fit(dims, [math.log(1e-3), math.log(0.2)])
+    zgrid = np.linspace(math.log(1e-4), 0.0, 20001)
+    dens = _density(mix, dims, np.exp(zgrid))[:, 0]  # density in z, evaluated at the values
+    assert np.trapezoid(dens, zgrid) == pytest.approx(1.0, abs=2e-4)
+
+
+@pytest.mark.parametrize(
+    "dims, values",
+    [
+        (_dims(1.0, 100.0, q=1.0), np.arange(1.0, 101.0)),
+        (_dims(0.0, 1.0, q=0.05), np.round(np.arange(0, 1.0001, 0.05), 10)),
+        (_dims(math.log(8), math.log(512), log=True, q=8.0), np.arange(8.0, 513.0, 8.0)),
+        (_dims(1.5, 19.5, q=1.0, vmin=2, vmax=19), np.arange(2.0, 20.0)),  # randint(2, 20)
+    ],
+)
+def test_quantized_masses_sum_to_one(dims: P.Dims, values: np.ndarray) -> None:
+    z_obs = dims.to_z(np.array([values[0], values[len(values) // 3], values[-1]]))
+    mix = _fit(dims, list(z_obs))
+    masses = _density(mix, dims, values)[:, 0]
+    assert masses.sum() == pytest.approx(1.0, abs=1e-4)
+    assert np.all(masses > 0)
+
+
+def test_samples_respect_bounds_and_quantization() -> None:
+    rng = np.random.default_rng(0)
+    dims = _dims(0.0, 1.0, q=0.05)
+    mix = _fit(dims, [0.0, 0.02, 1.0])
+    values, _ = P.sample(mix, dims, rng, 5000)
+    assert values.min() >= 0.0 and values.max() <= 1.0
+    assert np.allclose(values / 0.05, np.round(values / 0.05))
+    cont = _dims(-2.0, 3.0)
+    mix = _fit(cont, [-2.0, 3.0, 2.99])
+    values, _ = P.sample(mix, cont, rng, 5000)
+    assert values.min() >= -2.0 and values.max() <= 3.0
+
+
+def test_integer_range_samples_stay_in_range() -> None:
+    dims = _dims(1.5, 19.5, q=1.0, vmin=2, vmax=19)
+    mix = _fit(dims, [2.0, 19.0, 19.0])
+    values, _ = P.sample(mix, dims, np.random.default_rng(1), 5000)
+    assert set(np.unique(values)) <= set(np.arange(2.0, 20.0))
+    assert values.min() == 2.0 and values.max() == 19.0
+
+
+def test_sampling_follows_the_mixture_density() -> None:
+    dims = _dims(0.0, 10.0)
+    mix = _fit(dims, [2.0, 2.5, 8.0])
+    values, _ = P.sample(mix, dims, np.random.default_rng(2), 40000)
+    hist, edges = np.histogram(values[:, 0], bins=20, range=(0, 10), density=True)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    assert np.allclose(hist, _density(mix, dims, centres)[:, 0], atol=0.02)
+
+
+def test_categorical_prior_probabilities_are_the_pchoice_weights() -> None:
+    dims = _dims(cat_probs=[0.7, 0.2, 0.1])
+    mix = _fit(dims, [], cats=[])
+    cats = np.array([[0], [1], [2]])
+    masses = _density(mix, dims, np.full(3, 0.5), cats)[:, 1]
+    assert masses == pytest.approx([0.7, 0.2, 0.1])
+    _, drawn = P.sample(mix, dims, np.random.default_rng(3), 20000)
+    freq = np.bincount(drawn[:, 0], minlength=3) / 20000
+    assert freq == pytest.approx([0.7, 0.2, 0.1], abs=0.015)
+
+
+def test_categorical_posterior_is_counts_plus_weighted_prior() -> None:
+    dims = _dims(cat_probs=[0.5, 0.5])
+    mix = _fit(dims, [0.5, 0.5, 0.5], cats=[1, 1, 0], prior_weight=1.0)
+    masses = _density(mix, dims, np.full(2, 0.5), np.array([[0], [1]]))[:, 1]
+    # (1 + 0.5) / 4 and (2 + 0.5) / 4
+    assert masses == pytest.approx([1.5 / 4, 2.5 / 4])
+
+
+def test_adaptive_bandwidths_follow_neighbour_gaps_and_magic_clip() -> None:
+    dims = _dims(0.0, 10.0)
+    mix = _fit(dims, [1.0, 1.5, 6.0])
+    # prior centre 5.0 is a neighbour: sorted 1, 1.5, 5, 6 -> gaps 0.5, 3.5, 1.0; widths below
+    # range / min(100, 1 + n) = 2.5 are clipped up to it
+    assert mix.sigmas[:3, 0] == pytest.approx([2.5, 3.5, 2.5])
+    assert mix.sigmas[3, 0] == 10.0  # the prior
+    many = _fit(dims, list(np.linspace(0.0, 10.0, 41)))  # gaps 0.25, clip 10 / 42
+    assert many.sigmas[1:40, 0] == pytest.approx(np.full(39, 0.25))
+
+
+def test_inactive_observations_do_not_shape_a_block() -> None:
+    dims = _dims(0.0, 10.0, cat_probs=[0.5, 0.5])
+    z = np.array([[1.0], [9.0]])
+    cats = np.array([[0], [1]])
+    only_first = np.array([[True, True], [False, True]])  # 2nd row: numeric block inactive
+    mix = P.fit(dims, z, cats, np.ones(2), only_first, 1.0)
+    assert np.exp(mix.log_w[:, 0]) == pytest.approx([0.5, 0.0, 0.5])
+    assert np.exp(mix.log_w[:, 1]) == pytest.approx([1 / 3, 1 / 3, 1 / 3])
+    alone = _fit(_dims(0.0, 10.0), [1.0])
+    assert mix.sigmas[0, 0] == pytest.approx(alone.sigmas[0, 0])
+
+
+def test_select_prefers_where_below_is_dense_and_above_is_not() -> None:
+    dims = _dims(0.0, 10.0)
+    below = _fit(dims, [2.0, 2.1, 2.2], prior_weight=1.0)
+    above = _fit(dims, [7.0, 7.5, 8.0, 8.5, 6.0, 5.0], prior_weight=1.0)
+    picks = [P.select(below, above, dims, np.random.default_rng(s), 24)[0][0] for s in range(20)]
+    assert np.median(picks) < 3.0  # on the below side, away from the above group
+    worse = [P.select(above, below, dims, np.random.default_rng(s), 24)[0][0] for s in range(20)]
+    assert np.median(worse) > 5.0
+
+
+def test_compress_keeps_total_weight_and_bounds_size() -> None:
+    w = P.forgetting_weights(1000, 25)
+    rows, weights = P.compress(w, 64)
+    assert len(rows) <= 64 and weights.sum() == pytest.approx(w.sum())
+    assert rows[-1] >= 990  # recent observations weigh most and are kept
+    same, kept = P.compress(np.ones(10), 64)
+    assert list(same) == list(range(10)) and list(kept) == [1.0] * 10
+
+
+def test_forgetting_weights_ramp_old_observations() -> None:
+    w = P.forgetting_weights(30, 25)
+    assert w[-25:] == pytest.approx(np.ones(25)) and w[0] == pytest.approx(1 / 30) and np.all(np.diff(w) >= 0)
+    assert P.forgetting_weights(10, 25) == pytest.approx(np.ones(10))
+
+
+def test_zero_probability_option_is_never_drawn_from_the_prior() -> None:
+    dims = _dims(cat_probs=[0.5, 0.0, 0.5])
+    mix = _fit(dims, [], cats=[])
+    _, drawn = P.sample(mix, dims, np.random.default_rng(4), 20000)
+    assert set(np.unique(drawn[:, 0]).tolist()) == {0, 2}

@@ -1,0 +1,188 @@
+"""fmin(trials_save_file=...) resume: nothing lost, in-flight trials re-run, the same proposals."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sparktune import STATUS_OK, Trials, fmin, hp, rand
+from sparktune import journal as J
+from sparktune.exceptions import JournalError, SerializationError
+
+SPACE = {
+    "x": hp.uniform("x", -5, 5),
+    "branch": hp.choice("branch", [{"kind": "a"}, {"kind": "b", "y": hp.normal("y", 0, 1)}]),
+}
+
+
+def objective(p: dict[str, Any]) -> float:
+    return float((p["x"] - 1) ** 2 + (p["branch"].get("y", 0.0) ** 2))
+
+
+def _algos() -> list[Any]:
+    algos = [pytest.param(rand.suggest, id="rand")]
+    try:
+        tpe = importlib.import_module("sparktune.tpe")
+        algos.append(pytest.param(tpe.suggest, id="tpe"))
+    except ImportError:
+        algos.append(pytest.param(None, id="tpe", marks=pytest.mark.skip(reason="sparktune.tpe is not on this branch")))
+    return algos
+
+
+def run(path: Path | str, n: int, *, algo: Any = rand.suggest, rstate: Any = 7, fn: Callable[..., Any] = objective,
+        trials: Trials | None = None, **kwargs: Any) -> Trials:  # fmt: skip
+    trials = Trials() if trials is None else trials
+    fmin(fn, SPACE, algo=algo, max_evals=n, trials=trials, rstate=np.random.default_rng(rstate) if isinstance(
+        rstate, int) else rstate, trials_save_file=str(path), show_progressbar=False, **kwargs)  # fmt: skip
+    return trials
+
+
+def points(trials: Trials) -> list[tuple[int, dict[str, Any], Any]]:
+    return [(t["tid"], t["misc"]["vals"], t["result"].get("loss")) for t in trials.trials]
+
+
+def test_resume_keeps_trials_and_max_evals_counts_the_total(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    first = run(path, 4)
+    second = run(path, 9)
+    assert len(second) == 9
+    assert points(second)[:4] == points(first)
+    assert all(t["state"] == 2 for t in second.trials)
+    assert len(Trials.load(str(path))) == 9
+
+
+@pytest.mark.parametrize("algo", _algos())
+def test_a_kill_at_any_byte_resumes_to_the_uninterrupted_run(tmp_path: Path, algo: Any) -> None:
+    reference_file = tmp_path / "reference.jsonl"
+    reference = points(run(reference_file, 8, algo=algo))
+    data = reference_file.read_bytes()
+    ends = [i + 1 for i, b in enumerate(data) if b == ord("\n")]
+    cuts = sorted({*ends, *(e - 7 for e in ends[1:]), 3})  # at every line end and inside every line
+    for cut in cuts:
+        path = tmp_path / f"cut{cut}.jsonl"
+        path.write_bytes(data[:cut])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torn last lines are expected here
+            resumed = run(path, 8, algo=algo)
+        assert points(resumed) == reference, f"cut at byte {cut}"
+        assert points(Trials.load(str(path))) == reference
+
+
+def test_resume_without_rstate_continues_with_the_recorded_seed(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    reference = points(run(path, 6, rstate=None))
+    lines = path.read_bytes().split(b"\n")
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(b"\n".join(lines[:8]) + b"\n")
+    assert points(run(cut, 6, rstate=None)) == reference
+
+
+def test_points_to_evaluate_are_not_evaluated_twice_on_resume(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    start = [{"x": 1.0, "branch": 0}, {"x": 2.0, "branch": 1, "y": 0.5}]
+    run(path, 3, points_to_evaluate=start)
+    resumed = run(path, 5, points_to_evaluate=start)
+    assert len(resumed) == 5
+    xs = [t["misc"]["vals"]["x"][0] for t in resumed.trials]
+    assert xs[:2] == [1.0, 2.0] and xs.count(1.0) == 1
+
+
+def test_a_different_space_is_refused_naming_what_changed(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    run(path, 2)
+    other = {"x": hp.uniform("x", -10, 10), "z": hp.randint("z", 3)}
+    expected = (
+        r"different search space \('x' was Param\('x', uniform, low=-5.0, high=5.0\), "
+        r"now Param\('x', uniform, low=-10.0, high=10.0\); 'branch' was in the file"
+    )
+    with pytest.raises(JournalError, match=expected):
+        fmin(objective, other, algo=rand.suggest, max_evals=3, trials_save_file=str(path), show_progressbar=False)
+
+
+def test_a_result_that_cannot_be_stored_stops_the_run_and_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+
+    def leaky(p: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"loss": objective(p), "status": STATUS_OK}
+        if p["x"] > 0:
+            out["lock"] = threading.Lock()
+        return out
+
+    with pytest.raises(SerializationError, match=r"\['result'\]\['lock'\] holds a _thread.lock") as info:
+        run(path, 10, fn=leaky)
+    in_memory: Trials = info.value.trials  # type: ignore[attr-defined]
+    bad = in_memory.trials[-1]
+    assert bad["state"] == 2 and "lock" in bad["result"]
+    on_disk = Trials.load(str(path))
+    assert points(on_disk)[:-1] == points(in_memory)[:-1]
+    assert on_disk.trials[-1]["state"] == 1  # still RUNNING on disk: a resumed run evaluates it again
+    # Rerunning with a fixed objective resumes and re-evaluates that trial.
+    fixed = run(path, 10)
+    assert len(fixed) == 10 and points(fixed)[: len(in_memory) - 1] == points(in_memory)[:-1]
+    assert all(t["state"] == 2 for t in fixed.trials)
+
+
+def test_opting_in_to_pickled_results(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+
+    def with_object(p: dict[str, Any]) -> dict[str, Any]:
+        return {"loss": objective(p), "status": STATUS_OK, "fit": complex(p["x"], 1)}
+
+    run(path, 3, fn=with_object, trials=Trials(journal_pickle=True))
+    with pytest.raises(JournalError, match="allow_pickle=True"):
+        Trials.load(str(path))
+    loaded = Trials.load(str(path), allow_pickle=True)
+    assert all(isinstance(r["fit"], complex) for r in loaded.results)
+    resumed = run(path, 5, fn=with_object, trials=Trials(journal_pickle=True))
+    assert len(resumed) == 5
+
+
+def test_trials_cancelled_by_a_stop_are_run_again_on_resume(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    stopped = run(path, 6, loss_threshold=1e9, max_queue_len=3)  # stops at the first result
+    states = [t["state"] for t in stopped.trials]
+    assert states[0] == 2 and set(states[1:]) == {4}
+    on_disk = J.read_journal(path).records
+    assert {r["state"] for r in on_disk} <= {"DONE", "CANCEL"}
+    resumed = run(path, 6)
+    assert len(resumed) == 6 and all(t["state"] == 2 for t in resumed.trials)
+    assert [t["misc"]["vals"] for t in resumed.trials[:3]] == [t["misc"]["vals"] for t in stopped.trials]
+
+
+def test_trials_given_in_memory_are_written_to_a_new_file(tmp_path: Path) -> None:
+    trials = run(tmp_path / "a.jsonl", 3)
+    run(tmp_path / "b.jsonl", 5, trials=trials)
+    assert points(Trials.load(str(tmp_path / "b.jsonl"))) == points(trials)
+
+
+def test_every_state_change_is_journaled_with_timing_and_seed(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    run(path, 2)
+    lines = path.read_text().splitlines()[1:]
+    import json
+
+    states = [(json.loads(line)["tid"], json.loads(line)["state"]) for line in lines]
+    assert states == [(0, "NEW"), (0, "RUNNING"), (0, "DONE"), (1, "NEW"), (1, "RUNNING"), (1, "DONE")]
+    done = json.loads(lines[2])
+    assert done["seed"] is not None and done["book_time"] and done["refresh_time"]
+    assert json.loads(lines[0])["seed"] == done["seed"]  # the proposal line already carries it
+
+
+def test_saving_to_the_running_journal_keeps_it_intact(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    trials = Trials()
+
+    def save_midway(t: Trials, *args: Any) -> tuple[bool, list[Any]]:
+        if len(t) == 2:
+            t.save(str(path))  # e.g. a checkpoint in early_stop_fn, to the file fmin is writing
+        return False, []
+
+    run(path, 5, trials=trials, early_stop_fn=save_midway)
+    assert points(Trials.load(str(path))) == points(trials)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import hmac
 import logging
 import pickle
@@ -34,8 +35,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._preflight import serialize_checked
 from ._spark_packing import PackSizer
-from ._spark_preflight import serialize_domain
 from ._spark_session import SessionFacts, cancel_tag, tag_jobs
 from ._spark_wire import ChannelClosed, recv_message, recv_token, send_message
 from ._spark_worker import RESULT_SCHEMA, Row, WorkerReport, as_arrow, as_rows, run_batch, serve_slot
@@ -144,7 +145,9 @@ class SparkExecutor:
     ) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
-        self._payload, self._run_key = serialize_domain(domain)  # pre-flight: fails before any job
+        # Pre-flight: serialized once per run; an objective that cannot travel fails before any job.
+        self._payload = serialize_checked(domain, domain.fn, where="SparkTrials")
+        self._run_key = hashlib.sha256(self._payload).hexdigest()[:32]  # the workers' cache key
         self._session = session
         self._facts = facts
         self._parallelism = max(1, int(parallelism))

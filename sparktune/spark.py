@@ -15,6 +15,7 @@ import numbers
 import warnings
 from typing import Any
 
+from ._preflight import check_parallelism
 from .exceptions import InvalidArgumentError
 from .objective import Domain
 from .trials import Trials, TrialState
@@ -93,18 +94,7 @@ class SparkTrials(Trials):
         self._facts = session_facts(self._spark)
         per_trial = max(cpus_per_trial or 1, self._facts.task_cpus)
         slots = max(1, (self._facts.slots * self._facts.task_cpus) // per_trial)
-        if parallelism is None:
-            self.parallelism = slots
-        elif parallelism > slots:
-            warnings.warn(
-                f"SparkTrials(parallelism={parallelism}) exceeds the {slots} task slots this cluster "
-                f"offers ({self._facts.master}, cpus_per_trial={per_trial}); using parallelism={slots}. "
-                "Add executors or cores to run more trials at once.",
-                stacklevel=2,
-            )
-            self.parallelism = slots
-        else:
-            self.parallelism = int(parallelism)
+        self.parallelism = slots if parallelism is None else check_parallelism(int(parallelism), slots=slots)
         self._profile = self._resource_profile(per_trial)
         self.last_channel: str | None = None
 

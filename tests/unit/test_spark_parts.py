@@ -1,20 +1,15 @@
-"""SparkTrials' parts that need no Spark: pack sizing, the wire format, the pre-flight check."""
+"""SparkTrials' parts that need no Spark: pack sizing, the wire format, lazy imports."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from sparktune._spark_packing import PackSizer
-from sparktune._spark_preflight import serialize_domain
 from sparktune._spark_wire import ChannelClosed, recv_message, recv_token, send_message, send_token
-from sparktune.exceptions import SerializationError
-from sparktune.hp import uniform
-from sparktune.objective import Domain
 
 
 def test_pack_size_follows_trial_durations() -> None:
@@ -47,25 +42,6 @@ def test_wire_round_trip_and_closed_peer() -> None:
         left.close()
         with pytest.raises(ChannelClosed):
             recv_message(right)
-
-
-def test_preflight_names_an_unpicklable_capture() -> None:
-    lock = threading.Lock()
-
-    def objective(x: float) -> float:
-        with lock:
-            return x
-
-    with pytest.raises(SerializationError, match="objective' or its variable 'lock' cannot be pickled"):
-        serialize_domain(Domain(objective, uniform("x", 0, 1)))
-
-
-def test_preflight_key_is_stable_for_the_same_objective() -> None:
-    def objective(x: float) -> float:
-        return x
-
-    payload, key = serialize_domain(Domain(objective, uniform("x", 0, 1)))
-    assert payload and key == serialize_domain(Domain(objective, uniform("x", 0, 1)))[1]
 
 
 def test_spark_module_does_not_import_pyspark() -> None:

@@ -20,8 +20,8 @@ demo: $(STAMP)
 	$(PY) examples/iris.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check sparktune tests benchmarks examples
-	$(PY) -m ruff format --check sparktune tests benchmarks examples
+	$(PY) -m ruff check sparktune tests benchmarks examples docs/make_images.py
+	$(PY) -m ruff format --check sparktune tests benchmarks examples docs/make_images.py
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

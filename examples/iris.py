@@ -16,7 +16,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from sparktune import STATUS_OK, Trials, fmin, hp, space_eval, tpe
+from sparktune import STATUS_OK, SparkTrials, fmin, hp, space_eval, tpe
 
 X, y = load_iris(return_X_y=True)
 
@@ -49,11 +49,13 @@ def objective(params: dict[str, object]) -> dict[str, object]:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    trials = Trials()
+    # No session given: SparkTrials uses the active one (spark-submit) or starts an embedded
+    # local[*] session configured from conf/, and runs one trial per task slot.
+    trials = SparkTrials()
     started = time.perf_counter()
     best = fmin(objective, SPACE, algo=tpe.suggest, max_evals=60, trials=trials, rstate=np.random.default_rng(0))
     elapsed = time.perf_counter() - started
-    print(f"\n{len(trials)} trials in {elapsed:.1f} s with {type(trials).__name__}")
+    print(f"\n{len(trials)} trials in {elapsed:.1f} s on {trials.parallelism} Spark task slots")
     print(f"best accuracy: {-trials.best_trial['result']['loss']:.4f}")
     print(f"best point (choice indices): {best}")
     print(f"best configuration: {space_eval(SPACE, best)}")

@@ -106,15 +106,18 @@ def _upper_tail(x: np.ndarray) -> np.ndarray:
     t = 1.0 / (1.0 + x * _HALF_SQRT_HALF)
     poly = t * _ERFC_COEFS[-1] + _ERFC_COEFS[-2]
     for c in _ERFC_COEFS[-3::-1]:
-        poly = poly * t + c
-    return 0.5 * t * np.exp(poly - 0.5 * x * x)
+        poly *= t
+        poly += c
+    poly -= 0.5 * x * x
+    return 0.5 * t * np.exp(poly, out=poly)
 
 
 def _exact_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``Phi(b) - Phi(a)``, differencing upper tails on the side of zero where both ends lie, so
     that cells far in a tail keep their relative precision."""
-    qa = _upper_tail(np.abs(a))
-    qb = _upper_tail(np.abs(b))
+    n = a.size
+    q = _upper_tail(np.abs(np.concatenate([a.ravel(), b.ravel()])))  # one pass for both ends
+    qa, qb = q[:n].reshape(a.shape), q[n:].reshape(b.shape)
     return np.where((a >= 0) | (b <= 0), np.abs(qa - qb), 1.0 - qa - qb)
 
 
@@ -125,19 +128,18 @@ def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ``w * pdf(m) * (1 + (m^2 - 1) * w^2 / 24)`` (relative error below 1e-4 near the centre), which
     costs a fifth of two CDF evaluations; wider cells are exact.
     """
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     with np.errstate(invalid="ignore", over="ignore"):
         width = b - a
-        mid = 0.5 * (a + b)
-        m2 = mid * mid
-        mass = np.exp(-0.5 * m2) * (width / _SQRT_2PI) * (1.0 + (m2 - 1.0) * (width * width / 24.0))
         wide = ~(width <= _NARROW_CELL)  # also NaN/inf widths
-    if wide.any():
         if wide.all():
             mass = _exact_mass(a, b)
         else:
-            mass[wide] = _exact_mass(a[wide], b[wide])
+            mid = 0.5 * (a + b)
+            m2 = mid * mid
+            mass = np.exp(-0.5 * m2) * (width / _SQRT_2PI) * (1.0 + (m2 - 1.0) * (width * width / 24.0))
+            if wide.any():
+                mass[wide] = _exact_mass(a[wide], b[wide])
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(width > 0, np.log(mass), -np.inf)
 
@@ -160,16 +162,25 @@ def _upper_tail_into(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
     out *= 0.5
 
 
-def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray) -> None:
+def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.ndarray | None = None) -> None:
     """:func:`log_mass` written into ``out``, overwriting ``ta`` and ``tb``; every temporary is a
-    reused scratch buffer (this is the scoring hot spot)."""
+    reused scratch buffer (this is the scoring hot spot).
+
+    When more than half of the cells are wide, every cell is computed exactly. ``weights`` (one
+    per row of ``ta``) counts each row as that many rows in this decision, for callers that pass
+    each distinct row once."""
     shape = out.shape
     width = _buffer("width", shape)
     np.subtract(tb, ta, out=width)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         wide = ~(width <= _NARROW_CELL)
         n_wide = int(np.count_nonzero(wide))
-        if n_wide * 2 > wide.size:
+        if weights is None:
+            mostly_wide = n_wide * 2 > wide.size
+        else:
+            row_wide = np.count_nonzero(wide.reshape(len(weights), shape[-1]), axis=1)
+            mostly_wide = int(row_wide @ weights) * 2 > int(weights.sum()) * shape[-1]
+        if mostly_wide:
             # Mostly wide cells: exact everywhere, in place.
             same = (ta >= 0) | (tb <= 0)
             qa, qb, t = _buffer("qa", shape), _buffer("qb", shape), _buffer("t", shape)
@@ -375,6 +386,31 @@ class Mixture:
     def size(self) -> int:
         return len(self.log_w)
 
+    @functools.cached_property
+    def columns(self) -> _Columns:
+        """The per-column arrays transposed to ``(columns, m)``, contiguous (scoring's layout)."""
+        return _Columns(
+            mus=np.ascontiguousarray(self.mus.T),
+            inv_sigmas=np.ascontiguousarray(self.inv_sigmas.T),
+            log_pdf_offset=np.ascontiguousarray(self.log_pdf_offset.T),
+            log_norm=np.ascontiguousarray(self.log_norm.T),
+            cats=np.ascontiguousarray(self.cats.T),
+            log_w=np.ascontiguousarray(self.log_w.T),
+        )
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A :class:`Mixture`'s arrays with components last: ``(n_numeric, m)``, ``(n_categorical, m)``
+    and ``(n_blocks, m)``."""
+
+    mus: np.ndarray
+    inv_sigmas: np.ndarray
+    log_pdf_offset: np.ndarray
+    log_norm: np.ndarray
+    cats: np.ndarray
+    log_w: np.ndarray
+
 
 def forgetting_weights(m: int, keep: int) -> np.ndarray:
     """Hyperopt's linear forgetting: the newest ``keep`` of ``m`` observations (in time order)
@@ -470,11 +506,13 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
     ``(size, n_categorical)``. Each point draws one component per block, shared by the block's
     columns."""
     nb, nc = dims.n_blocks, dims.n_numeric
-    w = np.exp(mix.log_w)  # (m, nb), columns sum to 1
-    cum = np.cumsum(w, axis=0)
+    cum = np.cumsum(np.exp(mix.columns.log_w), axis=1)  # (nb, m), rows end at 1
     u = rng.random((size, nb))
-    comp = (u[:, None, :] >= cum[None, :, :]).sum(axis=1)
-    comp = np.minimum(comp, mix.size - 1)
+    # The component of each draw: how many cumulative weights lie at or below it.
+    comp = np.empty((size, nb), dtype=np.int64)
+    for b in range(nb):
+        comp[:, b] = np.searchsorted(cum[b], u[:, b], side="right")
+    np.minimum(comp, mix.size - 1, out=comp)
     # A draw past the last active component (rounding) falls back to the prior, always active.
     values = np.empty((size, nc))
     if nc:
@@ -483,11 +521,16 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
         mu = mix.mus[cc, cols]
         sig = mix.sigmas[cc, cols]
         z = rng.normal(mu, sig)
+        lo, hi = np.broadcast_to(dims.lo, z.shape).ravel(), np.broadcast_to(dims.hi, z.shape).ravel()
+        flat = z.ravel()
+        bad = np.flatnonzero((flat < lo) | (flat > hi))
         for _ in range(_REJECTION_ROUNDS):
-            bad = (z < dims.lo) | (z > dims.hi)
-            if not bad.any():
+            if not bad.size:
                 break
-            z[bad] = rng.normal(mu[bad], sig[bad])
+            # Redraw the rejected entries in row-major order; only those can still be out.
+            redrawn = rng.normal(mu.ravel()[bad], sig.ravel()[bad])
+            flat[bad] = redrawn
+            bad = bad[(redrawn < lo[bad]) | (redrawn > hi[bad])]
         values = dims.to_values(np.clip(z, dims.lo, dims.hi))
     nk = dims.n_categorical
     cat = np.empty((size, nk), dtype=np.int64)
@@ -502,57 +545,163 @@ def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tup
     return values, cat
 
 
-def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, scratch: bool = False) -> np.ndarray:
-    """``(C, m, n_numeric + n_categorical)`` log kernel values at ``C`` points (numeric *values*
-    and categories); quantized columns give log masses of the value's cell.
+@dataclass(frozen=True)
+class _Points:
+    """What scoring needs of ``C`` points whatever the mixture: the continuous columns' ``z``
+    ``(n_continuous, C)``, the distinct (column, value) pairs of the quantized columns with their
+    cells ``[a, b]`` in ``z`` (see :func:`_distinct`), and the categories ``(n_categorical, C)``."""
 
-    Written into one output array with in-place arithmetic; with ``scratch`` the output is a
-    per-thread buffer that the next call overwrites.
-    """
-    n_points, m = len(values), mix.size
+    n: int
+    z: np.ndarray
+    col: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    inverse: np.ndarray
+    counts: np.ndarray
+    cats: np.ndarray
+
+
+def _points(dims: Dims, values: np.ndarray, cats: np.ndarray) -> _Points:
     nn, nq = dims.n_numeric, dims.n_quantized
     nc = nn - nq
-    shape = (n_points, m, nn + dims.n_categorical)
+    z = dims.continuous_part.to_z(values[:, :nc]).T if nc else np.empty((0, len(values)))
+    if nq:
+        # Candidates often share a quantized value: each distinct (column, value) is scored once.
+        col, rep, inverse, counts = _distinct(values[:, nc:])
+        a, b = dims.quantized_part.cells(values[:, nc:])
+        a, b = a[rep, col], b[rep, col]
+    else:
+        col = counts = a = b = np.empty(0)
+        inverse = np.empty((0, len(values)), dtype=np.int64)
+    return _Points(len(values), z, col, a, b, inverse, counts, cats.T)
+
+
+def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, scratch: bool = False) -> np.ndarray:
+    """``(n_numeric + n_categorical, C, m)`` log kernel values at ``C`` points (numeric *values*
+    and categories); quantized columns give log masses of the value's cell.
+
+    Columns come first and components last, so that every operation runs over contiguous rows of
+    ``m`` components (with the columns last, numpy's inner loops were a handful of elements long
+    and their overhead dominated). Written into one output array with in-place arithmetic; with
+    ``scratch`` the output is a per-thread buffer that the next call overwrites.
+    """
+    return _log_kernels(mix, dims, _points(dims, values, cats), scratch)
+
+
+def _log_kernels(mix: Mixture, dims: Dims, pts: _Points, scratch: bool) -> np.ndarray:
+    m = mix.size
+    nn, nq = dims.n_numeric, dims.n_quantized
+    nc = nn - nq
+    shape = (nn + dims.n_categorical, pts.n, m)
     out = _buffer("kernels", shape) if scratch else np.empty(shape)
     if nc:
-        o = out[:, :, :nc]
-        np.subtract(dims.continuous_part.to_z(values[:, :nc])[:, None, :], mix.mus[:, :nc], out=o)
-        o *= mix.inv_sigmas[:, :nc]
+        o = out[:nc]
+        np.subtract(pts.z[:, :, None], mix.columns.mus[:nc, None, :], out=o)
+        o *= mix.columns.inv_sigmas[:nc, None, :]
         np.multiply(o, o, out=o)
         o *= -0.5
-        o += mix.log_pdf_offset[:, :nc]
+        o += mix.columns.log_pdf_offset[:nc, None, :]
     if nq:
-        a, b = dims.quantized_part.cells(values[:, nc:])
-        mu, inv = mix.mus[:, nc:nn], mix.inv_sigmas[:, nc:nn]
-        ta = np.subtract(a[:, None, :], mu, out=_buffer("ta", (n_points, m, nq)))
+        k = len(pts.col)
+        mu, inv = mix.columns.mus[nc:nn][pts.col], mix.columns.inv_sigmas[nc:nn][pts.col]
+        ta = np.subtract(pts.a[:, None], mu, out=_buffer("ta", (k, m)))
         ta *= inv
-        tb = np.subtract(b[:, None, :], mu, out=_buffer("tb", (n_points, m, nq)))
+        tb = np.subtract(pts.b[:, None], mu, out=_buffer("tb", (k, m)))
         tb *= inv
-        o = out[:, :, nc:nn]
-        _log_mass_into(ta, tb, o)
-        o -= mix.log_norm[:, nc:nn]
+        masses = _buffer("masses", (k, m))
+        _log_mass_into(ta, tb, masses, pts.counts)
+        o = out[nc:nn]
+        np.take(masses, pts.inverse, axis=0, out=o)
+        o -= mix.columns.log_norm[nc:nn, None, :]
     if dims.n_categorical:
-        o = out[:, :, nn:]
-        obs = mix.cats[None, :, :]
-        o.fill(-np.inf)
-        np.copyto(o, 0.0, where=obs == cats[:, None, :])
-        prior = dims.cat_logp[np.arange(dims.n_categorical), cats][:, None, :]
-        np.copyto(o, prior, where=obs < 0)
+        out[nn:] = _category_table(mix, dims)[np.arange(dims.n_categorical)[:, None], pts.cats]
     return out
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of each column of ``values`` ``(C, k)``, column by column: for each
+    distinct (column, value) its column and a row holding it, then ``(k, C)`` indices of every
+    entry among them, and how many entries each stands for."""
+    n, k = values.shape
+    order = np.argsort(values, axis=0, kind="stable")
+    ranked = np.take_along_axis(values, order, axis=0).T  # (k, C)
+    new = np.ones((k, n), dtype=bool)
+    np.not_equal(ranked[:, 1:], ranked[:, :-1], out=new[:, 1:])
+    ids = np.cumsum(new.ravel()) - 1
+    inverse = np.empty((k, n), dtype=np.int64)
+    inverse[np.arange(k)[:, None], order.T] = ids.reshape(k, n)
+    col = np.repeat(np.arange(k), np.count_nonzero(new, axis=1))
+    return col, order.T[new], inverse, np.bincount(ids)
+
+
+def _category_table(mix: Mixture, dims: Dims) -> np.ndarray:
+    """``(n_categorical, options, m)``: each categorical kernel's log mass at every option (0 on
+    the observed category, ``-inf`` elsewhere; the prior's log probabilities for the prior and for
+    inactive components), so that scoring gathers rows instead of comparing per point."""
+    obs = mix.columns.cats[:, None, :]
+    options = np.arange(dims.cat_logp.shape[1])[None, :, None]
+    table = np.where(obs == options, 0.0, -np.inf)
+    return np.where(obs < 0, dims.cat_logp[:, :, None], table)
+
+
+def _sum_rows(kernels: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """``out = kernels[rows].sum(axis=0)`` in the order numpy's reduction along a contiguous axis
+    uses (the first row plus the pairwise sum of the rest: 8 accumulators per block of up to 128
+    rows), so that block log densities do not depend on the kernels' memory layout, bit for bit.
+    Works on views and scratch buffers: large temporaries cost page faults on every call."""
+    rest = [kernels[r] for r in rows[1:].tolist()]
+    np.add(kernels[rows[0]], _pairwise(rest, out.shape), out=out)
+
+
+def _pairwise(rows: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    n = len(rows)
+    res = _buffer(f"pairwise{n}", shape)
+    if n < 8:
+        res.fill(0.0)
+        for r in rows:
+            res += r
+        return res
+    if n <= 128:
+        acc = _buffer("pairwise_acc", (8, *shape))
+        for j in range(8):
+            acc[j] = rows[j]
+        tail = n - n % 8
+        for i in range(8, tail, 8):
+            for j in range(8):
+                acc[j] += rows[i + j]
+        acc[0] += acc[1]
+        acc[2] += acc[3]
+        acc[4] += acc[5]
+        acc[6] += acc[7]
+        acc[0] += acc[2]
+        acc[4] += acc[6]
+        np.add(acc[0], acc[4], out=res)
+        for r in rows[tail:]:
+            res += r
+        return res
+    half = n // 2
+    half -= half % 8
+    left = _pairwise(rows[:half], shape).copy()
+    left += _pairwise(rows[half:], shape)
+    return left
 
 
 def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
     """``(C, n_blocks)`` log density (mass, for discrete columns) of each block's mixture at the
-    ``C`` points whose ``kernels`` were computed."""
+    ``C`` points whose ``kernels`` (from :func:`log_kernels`) were computed."""
+    nb = dims.n_blocks
     if dims.joint:
-        per_block = np.add.reduceat(kernels[:, :, dims.block_order], dims.block_starts, axis=2)
+        per_block = _buffer("per_block", (nb, *kernels.shape[1:]))
+        order, starts = dims.block_order, dims.block_starts
+        ends = np.append(starts[1:], len(order))
+        for b in range(nb):
+            _sum_rows(kernels, order[starts[b] : ends[b]], per_block[b])
+    elif nb > 1:
+        per_block = np.take(kernels, dims.block_order, axis=0, out=_buffer("per_block", kernels.shape))
     else:
-        if dims.n_blocks > 1:
-            per_block = np.take(kernels, dims.block_order, axis=2, out=_buffer("per_block", kernels.shape))
-        else:
-            per_block = kernels
-    per_block += mix.log_w[None, :, :]
-    return logsumexp(per_block, axis=1, overwrite=True)
+        per_block = kernels
+    per_block += mix.columns.log_w[:, None, :]
+    return logsumexp(per_block, axis=2, overwrite=True).T
 
 
 def select(
@@ -565,8 +714,9 @@ def select(
     """Draw ``n_candidates`` from ``below`` and keep, in each block, the candidate with the
     largest ``log l(x) - log g(x)``. Returns one numeric value row and one category row."""
     values, cats = sample(below, dims, rng, n_candidates)
-    score = log_density(below, dims, log_kernels(below, dims, values, cats, scratch=True))
-    score -= log_density(above, dims, log_kernels(above, dims, values, cats, scratch=True))
+    pts = _points(dims, values, cats)
+    score = log_density(below, dims, _log_kernels(below, dims, pts, scratch=True))
+    score -= log_density(above, dims, _log_kernels(above, dims, pts, scratch=True))
     score = np.where(np.isnan(score), -np.inf, score)
     best = np.argmax(score, axis=0)  # (n_blocks,)
     nc = dims.n_numeric

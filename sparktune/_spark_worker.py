@@ -137,6 +137,23 @@ def evaluate_point(domain: Domain, vals: dict[str, Any], trial_timeout: float | 
     )
 
 
+def unloadable_report(exc: BaseException, worker: str) -> WorkerReport:
+    """The report of a trial whose objective could not be unpickled in this Python worker."""
+    from .objective import ErrorInfo, Outcome
+
+    error = ErrorInfo.from_exception(exc)
+    message = (
+        f"the objective could not be unpickled on the executor ({error.type}: {error.message}); "
+        "make the modules it uses importable there (install them on the workers, or ship them with "
+        "spark-submit --py-files / SparkContext.addPyFile), or pickle them by value with "
+        "cloudpickle.register_pickle_by_value(module)"
+    )
+    outcome = Outcome.failed(exc)
+    outcome.result["failure"]["message"] = message
+    now = time.time()
+    return (outcome.result, {}, (error.type, message, error.traceback), now, now, worker)
+
+
 #: A result row: ``(tid, pickled message)``; tid -1 for a message about the task itself.
 Row = tuple[int, bytes]
 
@@ -243,6 +260,7 @@ def serve_slot(address: tuple[str, int], token: bytes, run_key: str, slot: int) 
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         send_token(sock, token)
         domain = cached_domain(run_key)
+        unloadable: BaseException | None = None
         send_message(sock, ("hello", slot, worker, domain is not None))
         reader = threading.Thread(target=_read_into, args=(sock, inbox, canceller), daemon=True)
         reader.start()
@@ -251,15 +269,20 @@ def serve_slot(address: tuple[str, int], token: bytes, run_key: str, slot: int) 
             if message is None or message[0] == "stop":
                 break
             if message[0] == "domain":
-                domain = cache_domain(run_key, message[1])
+                try:
+                    domain = cache_domain(run_key, message[1])
+                except Exception as exc:  # e.g. a module of the objective is missing here
+                    unloadable = exc
             elif message[0] == "run":
-                assert domain is not None, "the driver sends the objective before any trial"
                 _, tasks, trial_timeout = message
                 for tid, vals in tasks:
                     send_message(sock, ("start", tid, time.time()))
                     canceller.running(tid)
                     try:
-                        report = evaluate_point(domain, vals, trial_timeout, worker)
+                        if domain is None:
+                            report = unloadable_report(unloadable or RuntimeError("no objective was sent"), worker)
+                        else:
+                            report = evaluate_point(domain, vals, trial_timeout, worker)
                     finally:
                         canceller.running(None)
                     send_message(sock, ("done", tid, report))
@@ -285,6 +308,9 @@ def run_batch(
     if attempt > 0:
         marker = _dumps(("lost", attempt))
         return [(tid, marker) for tid, _ in tasks]
-    domain = cached_domain(run_key) or cache_domain(run_key, payload)
     worker = worker_name()
+    try:
+        domain = cached_domain(run_key) or cache_domain(run_key, payload)
+    except Exception as exc:  # e.g. a module of the objective is missing here
+        return [(tid, _dumps(("done", unloadable_report(exc, worker)))) for tid, _ in tasks]
     return [(tid, _dumps(("done", evaluate_point(domain, vals, trial_timeout, worker)))) for tid, vals in tasks]

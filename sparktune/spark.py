@@ -136,7 +136,13 @@ class SparkTrials(Trials):
 
     def _make_executor(self, domain: Domain, *, max_queue_len: int) -> Any:
         from ._spark_executor import SparkExecutor
+        from ._spark_session import resolve_session, session_facts
 
+        if self._spark is None:
+            # A copy (pickle, copy.deepcopy, sklearn.clone) keeps no session: take the active one.
+            self._spark = resolve_session(None)
+            self._facts = session_facts(self._spark)
+            self._profile = self._resource_profile(max(self.cpus_per_trial or 1, self._facts.task_cpus))
         executor = SparkExecutor(
             self._spark,
             self._facts,

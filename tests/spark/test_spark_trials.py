@@ -219,6 +219,14 @@ def test_the_active_session_is_used_by_default(classic: Any) -> None:
     assert trials.parallelism == 2
 
 
+def test_a_copied_spark_trials_runs_on_the_active_session(classic: Any) -> None:
+    import copy
+
+    trials = copy.deepcopy(SparkTrials(parallelism=2))
+    fmin(quadratic, hp.uniform("x", -1, 1), algo=rand.suggest, max_evals=4, trials=trials, show_progressbar=False)
+    assert trials._spark is classic and trials.count_successful_trials() == 4
+
+
 def _counted() -> _CountsUnpickling:
     key = "SPARKTUNE_TEST_UNPICKLED"
     os.environ[key] = str(int(os.environ.get(key, "0")) + 1)  # per process: Python workers are processes
@@ -262,3 +270,19 @@ def test_parallelism_below_the_slots_is_respected(classic: Any, channel: str) ->
     fmin(timed, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=6, trials=trials, show_progressbar=False)
     spans = sorted(r["span"] for r in trials.results)
     assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans)), spans  # one at a time
+
+
+def test_an_objective_the_executors_cannot_import_fails_its_trials_clearly(classic: Any, tmp_path: Any) -> None:
+    import importlib
+
+    (tmp_path / "driver_only_module.py").write_text("def f(x):\n    return x * x\n")
+    sys.path.insert(0, str(tmp_path))  # the driver can import it; the Python workers cannot
+    try:
+        module = importlib.import_module("driver_only_module")
+        trials = SparkTrials(parallelism=2)
+        with pytest.raises(Exception, match="could not be unpickled on the executor"):
+            fmin(module.f, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=4, trials=trials, show_progressbar=False)
+        assert trials.count_failed_trials() >= 1
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("driver_only_module", None)

@@ -209,3 +209,25 @@ def test_zero_probability_option_is_never_drawn_from_the_prior() -> None:
     mix = _fit(dims, [], cats=[])
     _, drawn = P.sample(mix, dims, np.random.default_rng(4), 20000)
     assert set(np.unique(drawn[:, 0]).tolist()) == {0, 2}
+
+
+def test_distinct_indexes_every_entry_by_its_column_value() -> None:
+    values = np.array([[1.0, 5.0], [2.0, 5.0], [1.0, 6.0], [3.0, 5.0]])
+    col, rep, inverse, counts = P._distinct(values)
+    distinct = values[rep, col]
+    assert col.tolist() == [0, 0, 0, 1, 1]
+    assert distinct.tolist() == [1.0, 2.0, 3.0, 5.0, 6.0]
+    assert counts.tolist() == [2, 1, 1, 3, 1]
+    np.testing.assert_array_equal(distinct[inverse], values.T)
+
+
+def test_shared_quantized_values_score_like_separate_points() -> None:
+    # Each candidate's kernels must not depend on which other candidates share its cells; the
+    # cells here are all narrow and well apart from the mostly-wide switch.
+    dims = _dims(0.0, 100.0, q=1.0)
+    mix = _fit(dims, [10.0, 12.0, 40.0, 41.0, 77.0])
+    values = np.array([[10.0], [40.0], [10.0], [55.0], [40.0], [10.0]])
+    batch = P.log_kernels(mix, dims, values, np.zeros((6, 0), dtype=np.int64))
+    for i, v in enumerate(values):
+        alone = P.log_kernels(mix, dims, v[None, :], np.zeros((1, 0), dtype=np.int64))
+        np.testing.assert_array_equal(batch[:, i], alone[:, 0])

@@ -44,7 +44,7 @@ from .exceptions import SparktuneError
 from .executors import Completion, Event, Started, TrialTask, drain
 from .objective import STATUS_FAIL, Domain, ErrorInfo, Outcome
 
-__all__ = ["SparkExecutor", "CHANNELS"]
+__all__ = ["SparkExecutor", "CHANNELS", "serialize_domain"]
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,16 @@ def _outcome(report: WorkerReport) -> Outcome:
     return Outcome(result=result, attachments=attachments, error=None if error is None else ErrorInfo(*error))
 
 
+def serialize_domain(domain: Domain) -> tuple[bytes, str]:
+    """Pre-flight: ``(cloudpickled domain, cache key)``, once per run; fails before any Spark job.
+
+    An objective that captures Spark driver objects or something unpicklable raises
+    :class:`~sparktune.exceptions.SerializationError` naming what it captured.
+    """
+    payload = serialize_checked(domain, domain.fn, where="SparkTrials")
+    return payload, hashlib.sha256(payload).hexdigest()[:32]  # the key of the workers' cache
+
+
 class SparkExecutor:
     """Runs trials on Spark task slots (see the module doc for the two channels)."""
 
@@ -145,9 +155,7 @@ class SparkExecutor:
     ) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
-        # Pre-flight: serialized once per run; an objective that cannot travel fails before any job.
-        self._payload = serialize_checked(domain, domain.fn, where="SparkTrials")
-        self._run_key = hashlib.sha256(self._payload).hexdigest()[:32]  # the workers' cache key
+        self._payload, self._run_key = serialize_domain(domain)
         self._session = session
         self._facts = facts
         self._parallelism = max(1, int(parallelism))

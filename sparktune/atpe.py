@@ -40,7 +40,6 @@ liar; locking is drawn independently per proposal.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from . import tpe
+from ._checks import check_option
 from ._neighbourhood import sample_near
 from ._suggest import docs_for_columns
 from .exceptions import InvalidArgumentError
@@ -241,9 +241,7 @@ def settings_for(space: Space, view: HistoryView) -> Settings:
 
 
 def _check_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
-        raise InvalidArgumentError(f"atpe.suggest: {name} must be an integer >= 0, got {value!r}")
-    return int(value)
+    return int(check_option("atpe.suggest", name, value, low=0, integer=True))
 
 
 def suggest(

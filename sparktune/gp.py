@@ -34,6 +34,7 @@ import numpy as np
 
 from . import _gp
 from ._blas import single_blas_thread
+from ._checks import check_option
 from ._gp_space import Encoding
 from ._neighbourhood import sample_near
 from ._suggest import docs_for_columns
@@ -76,9 +77,7 @@ _SAME = 1e-12
 
 
 def _check(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InvalidArgumentError(f"gp.suggest: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return int(check_option("gp.suggest", name, value, low=low, integer=True))
 
 
 def suggest(

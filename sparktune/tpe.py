@@ -62,7 +62,6 @@ summarised in ``benchmarks/README.md``):
 from __future__ import annotations
 
 import math
-import numbers
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,6 +70,7 @@ from typing import Any
 import numpy as np
 
 from . import _parzen
+from ._checks import check_option
 from ._suggest import docs_for_columns
 from .exceptions import InvalidArgumentError
 from .history import HistoryView
@@ -222,14 +222,7 @@ def _plan(space: Space, multivariate: bool) -> _Plan:
 
 
 def _check(name: str, value: object, *, low: float, integer: bool = False, open_low: bool = False) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        v = float(value)  # type: ignore[arg-type]
-        ok = math.isfinite(v) and (v > low if open_low else v >= low) and (not integer or v == math.floor(v))
-    if not ok:
-        what = "an integer" if integer else "a number"
-        bound = f"> {low:g}" if open_low else f">= {low:g}"
-        raise InvalidArgumentError(f"tpe.suggest: {name} must be {what} {bound}, got {value!r}")
+    check_option("tpe.suggest", name, value, low=low, integer=integer, open_low=open_low)
 
 
 def suggest(

@@ -41,6 +41,8 @@ def main() -> None:
 
     def objective(p: dict[str, Any]) -> float:
         nonlocal count
+        if mode == "interrupt":
+            say(started=count + 1)  # lets the test signal while a trial is running
         time.sleep(sleep)
         count += 1
         say(evaluated=count)

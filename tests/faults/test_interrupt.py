@@ -15,8 +15,9 @@ def test_sigint_leaves_no_trial_new_or_running_and_the_session_continues(
     tmp_path: Path, child_factory: Callable[..., Child]
 ) -> None:
     path = tmp_path / "t.jsonl"
-    child = child_factory(path, 200, "rand", 0.05, "interrupt")
-    child.wait_for("evaluated", lambda n: n >= 4)
+    child = child_factory(path, 200, "rand", 0.5, "interrupt")
+    # Interrupt while the fifth trial sleeps in its objective, so that a trial is running.
+    child.wait_for("started", lambda n: n >= 5)
     child.proc.send_signal(signal.SIGINT)
     interrupted = child.wait_for("interrupted")
     assert 0 not in interrupted["states"] and 1 not in interrupted["states"]  # in memory

@@ -18,6 +18,7 @@ trials of the same slot or pack are run again, not lost.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import hashlib
@@ -64,6 +65,24 @@ _TIMEOUT_GRACE_S = 3.0
 _CANCEL_GRACE_S = 2.0
 #: Slot jobs that fail before connecting, in a row, before the run gives up.
 _MAX_SLOT_FAILURES = 3
+#: At interpreter exit, how long to let slot jobs of finished runs wrap up. Without this, a
+#: script that ends right after ``fmin`` exits while their tasks still report to the driver,
+#: and Spark logs "Failed to update accumulator ... Connection reset" stack traces.
+_EXIT_GRACE_S = 5.0
+
+_job_threads: set[threading.Thread] = set()
+_job_threads_lock = threading.Lock()
+
+
+def _join_job_threads() -> None:
+    deadline = time.monotonic() + _EXIT_GRACE_S
+    with _job_threads_lock:
+        threads = list(_job_threads)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(_join_job_threads)
 #: How long a lost trial's report waits for Spark's reason (the failed task) to come back.
 _CRASH_DETAIL_WAIT_S = 2.0
 #: Hosts whose executors could not reach the driver, per session: use the spark channel there.
@@ -275,8 +294,17 @@ class SparkExecutor:
     # ----- shared bookkeeping ------------------------------------------------------------------
 
     def _spawn(self, target: Callable[..., None], name: str, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        def run() -> None:
+            try:
+                target(*args)
+            finally:
+                with _job_threads_lock:
+                    _job_threads.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
         self._threads.append(thread)
+        with _job_threads_lock:
+            _job_threads.add(thread)
         thread.start()
 
     def _take(self, limit: int) -> list[TrialTask] | None:

@@ -149,14 +149,20 @@ def sigkill_runs(kills: int, folder: Path, n: int = 100_000) -> tuple[int, int, 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             records = {r["tid"]: r for r in J.read_journal(path).records} if path.exists() else {}
-        for tid, loss in seen.items():
-            r = records.get(tid)
-            if r is None or r["state"] != "DONE" or r["result"]["loss"] != loss:
-                lost.add(tid)
-        for tid, r in records.items():
-            if r["state"] == "DONE":
-                seen.setdefault(tid, r["result"]["loss"])
+        _tally(records, seen, lost)
     return done, len(seen), len(lost)
+
+
+def _tally(records: dict[int, Any], seen: dict[int, float], lost: set[int]) -> None:
+    """Mark as lost every trial seen finished before that the file no longer holds as finished
+    with the same loss; then add the file's finished trials to ``seen``."""
+    for tid, loss in seen.items():
+        r = records.get(tid)
+        if r is None or r["state"] != "DONE" or r["result"]["loss"] != loss:
+            lost.add(tid)
+    for tid, r in records.items():
+        if r["state"] == "DONE":
+            seen.setdefault(tid, r["result"]["loss"])
 
 
 _CHILD_SPARK = """
@@ -207,13 +213,7 @@ def spark_sigkill_runs(kills: int, folder: Path, n: int = 10_000) -> tuple[int, 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             records = {r["tid"]: r for r in J.read_journal(path).records}
-        for tid, loss in seen.items():
-            r = records.get(tid)
-            if r is None or r["state"] != "DONE" or r["result"]["loss"] != loss:
-                lost.add(tid)
-        for tid, r in records.items():
-            if r["state"] == "DONE":
-                seen.setdefault(tid, r["result"]["loss"])
+        _tally(records, seen, lost)
     return done, len(seen), len(lost)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .space import Kind, Param, Space
+from .space import Param, Space
 
 __all__ = ["geometric_index", "sample_near"]
 
@@ -92,10 +92,4 @@ def _narrowed(p: Param, centre: np.ndarray, s: float, rng: np.random.Generator) 
     else:
         assert p.sigma is not None
         x = rng.normal(c, p.sigma * s)
-    if k.is_log:
-        x = np.exp(x)
-    if k.is_quantized:
-        q = 1.0 if k is Kind.UNIFORMINT else p.q
-        assert q is not None
-        x = np.round(x / q) * q
-    return x
+    return p.from_internal(x)

@@ -273,6 +273,12 @@ class Param(Node):
         else:
             assert self.mu is not None and self.sigma is not None
             x = rng.normal(self.mu, self.sigma, size=n)
+        return self.from_internal(x)
+
+    def from_internal(self, x: np.ndarray) -> np.ndarray:
+        """Values of a numeric parameter from draws in its internal scale (the log for log
+        kinds, before quantization): ``exp`` for log kinds, then rounding to the ``q`` grid."""
+        k = self.kind
         if k.is_log:
             x = np.exp(x)
         if k.is_quantized:

@@ -6,9 +6,12 @@ at a time. Libraries are imported lazily inside the run, so a library or algorit
 or broken (Hyperopt's ``atpe`` on numpy 2, Optuna's ``GPSampler`` without torch, sparktune
 algorithms not written yet) comes back as a result with ``error`` set instead of failing the suite.
 
-Batch mode ``batch=k``: k suggestions are made before any of them is evaluated. Hyperopt-shaped
-libraries get ``fmin(..., max_queue_len=k)`` with plain ``Trials``; Optuna asks k trials, then
-evaluates and tells them.
+Batch mode ``batch=k``: k suggestions are made before any of them is evaluated, then all k are
+evaluated, and so on. Hyperopt gets ``fmin(..., max_queue_len=k)`` with plain ``Trials`` (which
+does exactly that); Optuna asks k trials, then evaluates and tells them. sparktune's ``fmin``
+refills a free slot as soon as a result arrives (a sliding window of k in flight, what a cluster
+of k slots wants), so for the same synchronous rounds it is called once per round with
+``max_evals`` raised by k: each call proposes its k points in one ``suggest`` call, then runs them.
 """
 
 from __future__ import annotations
@@ -149,17 +152,22 @@ def _run_hyperopt_like(spec: Spec, res: Result) -> list[float]:
 
     start = time.process_time()  # building the space and Trials counts; importing the library not
     trials = lib.Trials()
-    lib.fmin(
-        fn,
-        problem.space(lib.hp),
-        algo=timed_suggest,
-        max_evals=spec.n_evals,
-        trials=trials,
-        rstate=np.random.default_rng(spec.seed),
-        max_queue_len=spec.batch,
-        verbose=False,
-        show_progressbar=False,
-    )
+    space = problem.space(lib.hp)
+    rounds = [spec.n_evals]
+    if spec.lib == "sparktune" and spec.batch > 1:  # synchronous rounds (see the module docstring)
+        rounds = [min(r, spec.n_evals) for r in range(spec.batch, spec.n_evals + spec.batch, spec.batch)]
+    for max_evals in rounds:
+        lib.fmin(
+            fn,
+            space,
+            algo=timed_suggest,
+            max_evals=max_evals,
+            trials=trials,
+            rstate=np.random.default_rng(spec.seed),
+            max_queue_len=spec.batch,
+            verbose=False,
+            show_progressbar=False,
+        )
     res.cpu_s = time.process_time() - start
     return [float(x) for x in trials.losses()]
 

@@ -60,6 +60,11 @@ _NARROW_CELL = 0.5
 #: Rounds of rejection sampling for truncated kernels. A kernel centre always lies inside its
 #: bounds, so each round accepts at least half of the draws; 60 rounds leave ~1e-18 unaccepted.
 _REJECTION_ROUNDS = 60
+#: Exponents are floored here before ``np.exp``: numpy's vectorised ``exp`` drops to a scalar path
+#: 10-100 times slower for arguments whose result underflows (below about -708), which made
+#: far-tail kernels the bulk of a suggestion's cost. ``exp(-700)`` is ~1e-304: a term that small
+#: never changes a mixture's density, since the prior component keeps every density far above it.
+_EXP_FLOOR = -700.0
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -109,6 +114,7 @@ def _upper_tail(x: np.ndarray) -> np.ndarray:
         poly *= t
         poly += c
     poly -= 0.5 * x * x
+    np.maximum(poly, _EXP_FLOOR, out=poly)
     return 0.5 * t * np.exp(poly, out=poly)
 
 
@@ -137,7 +143,8 @@ def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         else:
             mid = 0.5 * (a + b)
             m2 = mid * mid
-            mass = np.exp(-0.5 * m2) * (width / _SQRT_2PI) * (1.0 + (m2 - 1.0) * (width * width / 24.0))
+            pdf = np.exp(np.maximum(-0.5 * m2, _EXP_FLOOR)) / _SQRT_2PI
+            mass = pdf * width * (1.0 + (m2 - 1.0) * (width * width / 24.0))
             if wide.any():
                 mass[wide] = _exact_mass(a[wide], b[wide])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -157,6 +164,7 @@ def _upper_tail_into(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
     np.multiply(x, x, out=x)
     x *= 0.5
     out -= x
+    np.maximum(out, _EXP_FLOOR, out=out)
     np.exp(out, out=out)
     out *= t
     out *= 0.5
@@ -201,6 +209,7 @@ def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.
         ta *= 0.5  # midpoint m
         np.multiply(ta, ta, out=ta)  # m^2
         np.multiply(ta, -0.5, out=tb)
+        np.maximum(tb, _EXP_FLOOR, out=tb)
         np.exp(tb, out=tb)
         tb *= width
         tb *= 1.0 / _SQRT_2PI  # w * pdf(m)
@@ -218,15 +227,18 @@ def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.
 
 def logsumexp(a: np.ndarray, axis: int, overwrite: bool = False) -> np.ndarray:
     """``log(sum(exp(a), axis))``, ``-inf`` where every term is ``-inf``; ``overwrite`` lets it
-    use ``a`` as scratch space."""
+    use ``a`` as scratch space. Terms below ``exp(-700)`` times the largest are negligible and
+    counted as that (see ``_EXP_FLOOR``)."""
     top = np.max(a, axis=axis, keepdims=True)
+    empty = np.isneginf(top)
     top[~np.isfinite(top)] = 0.0
     work = a if overwrite else a.copy()
     work -= top
+    np.maximum(work, _EXP_FLOOR, out=work)
     np.exp(work, out=work)
-    with np.errstate(divide="ignore"):
-        out = np.log(np.sum(work, axis=axis))
+    out = np.log(np.sum(work, axis=axis))
     out += np.squeeze(top, axis=axis)
+    out[np.squeeze(empty, axis=axis)] = -np.inf
     return out
 
 
@@ -280,9 +292,10 @@ class Dims:
         return np.argsort(self.block, kind="stable")
 
     @functools.cached_property
-    def block_starts(self) -> np.ndarray:
-        """Where each block starts in :attr:`block_order`."""
-        return np.searchsorted(self.block[self.block_order], np.arange(self.n_blocks))
+    def block_bounds(self) -> tuple[int, ...]:
+        """Where each block starts in :attr:`block_order`, and the number of columns at the end."""
+        starts = np.searchsorted(self.block[self.block_order], np.arange(self.n_blocks))
+        return (*starts.tolist(), len(self.block))
 
     @functools.cached_property
     def quantized(self) -> np.ndarray:
@@ -313,20 +326,39 @@ class Dims:
         cum = np.cumsum(np.exp(self.cat_logp), axis=1)
         return cum / cum[:, -1:]
 
+    @functools.cached_property
+    def _log_columns(self) -> np.ndarray:
+        return np.flatnonzero(self.log)
+
+    @functools.cached_property
+    def _log_floor(self) -> np.ndarray:
+        """Per log column, the ``z`` of a value of 0: a log-quantized 0 sits in the cell below
+        ``log(q / 2)``; a continuous log value is never 0 (this is then below its bound)."""
+        return np.log(np.maximum(self.q[self._log_columns], 1e-300) / 2)
+
+    @functools.cached_property
+    def _quantized_columns(self) -> np.ndarray:
+        return np.flatnonzero(self.quantized)
+
     def to_z(self, values: np.ndarray) -> np.ndarray:
         """Internal coordinates of observed values, clipped into the bounds (NaN stays NaN)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(self.log, np.log(np.where(self.log, values, 1.0)), values)
-            # A log-quantized value of 0 sits in the cell below log(q / 2).
-            z = np.where(np.isneginf(z) & self.log, np.log(np.maximum(self.q, 1e-300) / 2), z)
-        return np.clip(z, self.lo, self.hi)
+        z = np.array(values, dtype=float)
+        logs = self._log_columns
+        if len(logs):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z[..., logs] = np.maximum(np.log(z[..., logs]), self._log_floor)
+        return np.clip(z, self.lo, self.hi, out=z)
 
     def to_values(self, z: np.ndarray) -> np.ndarray:
         """Values for internal coordinates: undo the log, round to the step, clip."""
-        x = np.where(self.log, np.exp(z), z)
-        q = np.where(self.quantized, self.q, 1.0)
-        x = np.where(self.quantized, np.round(x / q) * q, x)
-        return np.clip(x, self.vmin, self.vmax)
+        x = np.array(z, dtype=float)
+        logs, quantized = self._log_columns, self._quantized_columns
+        if len(logs):
+            x[..., logs] = np.exp(x[..., logs])
+        if len(quantized):
+            q = self.q[quantized]
+            x[..., quantized] = np.round(x[..., quantized] / q) * q
+        return np.clip(x, self.vmin, self.vmax, out=x)
 
     def cells(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rounding cell ``[a, b]`` of each value in ``z``, within the bounds."""
@@ -358,13 +390,18 @@ def _subdims(dims: Dims, mask: np.ndarray) -> Dims:
 
 @dataclass(frozen=True)
 class Mixture:
-    """``m`` product-kernel components; the prior is the last one.
+    """One or more Parzen mixtures ("parts") over the same columns, fitted and scored together.
+
+    TPE's ``l`` (below) and ``g`` (above) are the two parts of one :class:`Mixture`, so that one
+    pass over the arrays fits, and one kernel evaluation scores, both. Components are stored part
+    after part, each part's observations followed by its prior component; ``ends[s]`` is one past
+    part ``s``'s prior.
 
     ``mus``/``sigmas``/``log_norm`` are ``(m, n_numeric)`` (``log_norm`` is the log of each
     kernel's mass inside the bounds); ``cats`` is ``(m, n_categorical)`` with ``-1`` for the
-    prior's row; ``log_w`` is ``(m, n_blocks)``: per block, log weights normalised over the
-    components active in it (``-inf`` elsewhere). Entries of inactive components hold finite
-    placeholders (the prior's) so that no NaN reaches the arithmetic.
+    priors' rows; ``log_w`` is ``(m, n_blocks)``: per block, log weights normalised over the
+    components of the same part active in it (``-inf`` elsewhere). Entries of inactive
+    components hold finite placeholders (the prior's) so that no NaN reaches the arithmetic.
     """
 
     mus: np.ndarray
@@ -372,27 +409,25 @@ class Mixture:
     log_norm: np.ndarray
     cats: np.ndarray
     log_w: np.ndarray
-
-    @functools.cached_property
-    def inv_sigmas(self) -> np.ndarray:
-        return 1.0 / self.sigmas
-
-    @functools.cached_property
-    def log_pdf_offset(self) -> np.ndarray:
-        """``-log(sigma * sqrt(2 pi)) - log_norm``: the log kernel at its centre."""
-        return -np.log(self.sigmas) - _LOG_SQRT_2PI - self.log_norm
+    ends: tuple[int, ...]
 
     @property
     def size(self) -> int:
         return len(self.log_w)
 
+    @property
+    def starts(self) -> tuple[int, ...]:
+        return (0, *self.ends[:-1])
+
     @functools.cached_property
     def columns(self) -> _Columns:
         """The per-column arrays transposed to ``(columns, m)``, contiguous (scoring's layout)."""
+        inv_sigmas = 1.0 / self.sigmas
+        log_pdf_offset = -np.log(self.sigmas) - _LOG_SQRT_2PI - self.log_norm  # log kernel at its centre
         return _Columns(
             mus=np.ascontiguousarray(self.mus.T),
-            inv_sigmas=np.ascontiguousarray(self.inv_sigmas.T),
-            log_pdf_offset=np.ascontiguousarray(self.log_pdf_offset.T),
+            inv_sigmas=np.ascontiguousarray(inv_sigmas.T),
+            log_pdf_offset=np.ascontiguousarray(log_pdf_offset.T),
             log_norm=np.ascontiguousarray(self.log_norm.T),
             cats=np.ascontiguousarray(self.cats.T),
             log_w=np.ascontiguousarray(self.log_w.T),
@@ -417,7 +452,10 @@ def forgetting_weights(m: int, keep: int) -> np.ndarray:
     weigh 1, older ones ramp down linearly towards ``1 / m``."""
     if keep <= 0 or m <= keep:
         return np.ones(m)
-    return np.concatenate([np.linspace(1.0 / m, 1.0, num=m - keep), np.ones(keep)])
+    ramp = np.arange(m - keep, dtype=float)
+    ramp *= (1.0 - 1.0 / m) / max(m - keep - 1, 1)
+    ramp += 1.0 / m
+    return np.concatenate([ramp, np.ones(keep)])
 
 
 def compress(weights: np.ndarray, max_components: int) -> tuple[np.ndarray, np.ndarray]:
@@ -432,32 +470,33 @@ def compress(weights: np.ndarray, max_components: int) -> tuple[np.ndarray, np.n
     cum = np.cumsum(weights)
     total = cum[-1]
     picks = np.searchsorted(cum, (np.arange(max_components) + 0.5) * (total / max_components))
-    rows, counts = np.unique(np.minimum(picks, m - 1), return_counts=True)
-    return rows, counts * (total / max_components)
+    np.minimum(picks, m - 1, out=picks)
+    new = np.ones(max_components, dtype=bool)  # picks are sorted: duplicates are neighbours
+    np.not_equal(picks[1:], picks[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    counts = np.diff(np.append(first, max_components))
+    return picks[first], counts * (total / max_components)
 
 
-def _adaptive_sigmas(z: np.ndarray, dims: Dims) -> np.ndarray:
-    """Per-observation bandwidths: the larger gap to the column's sorted neighbours (the prior's
-    centre counts as one; NaN entries are inactive and ignored), clipped to
-    ``[prior_sigma / min(100, 1 + n), prior_sigma]`` where ``n`` counts the column's observations."""
-    n, d = z.shape
-    pts = np.empty((n + 1, d))
-    pts[:n] = z
-    pts[n] = dims.prior_mu
-    order = np.argsort(pts, axis=0)  # NaN sorts last
-    cols = np.arange(d)
-    gaps = np.diff(pts[order, cols], axis=0)
-    left = np.empty((n + 1, d))
-    right = np.empty((n + 1, d))
-    left[0] = np.nan
-    left[1:] = gaps
-    right[n] = np.nan
-    right[:n] = gaps
-    sig = np.empty((n + 1, d))
-    sig[order, cols] = np.fmax(left, right)
-    count = n - np.isnan(z).sum(axis=0)
+def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims: Dims) -> np.ndarray:
+    """Bandwidths of the components ``pts`` ``(m, d)`` (NaN entries are inactive and ignored):
+    the larger gap to the column's sorted neighbours within the component's part, clipped to
+    ``[prior_sigma / min(100, 1 + n), prior_sigma]`` where ``n`` counts the part's observations
+    of the column. ``part`` gives each component's part (non-decreasing; each part ends with its
+    prior component, whose centre counts as a neighbour), ``starts`` where each part begins."""
+    m, d = pts.shape
+    keys = pts.T
+    order = np.lexsort((keys, np.broadcast_to(part, keys.shape)))  # (d, m): by part, then value; NaN last
+    ranked = np.take_along_axis(keys, order, axis=1)
+    gaps = np.full((d, m + 1), np.nan)
+    np.subtract(ranked[:, 1:], ranked[:, :-1], out=gaps[:, 1:m])
+    gaps[:, starts[1:]] = np.nan  # no neighbours across parts
+    # Sorted entry i has its left gap at i and its right gap at i + 1.
+    out = np.empty((d, m))
+    np.put_along_axis(out, order, np.fmax(gaps[:, :m], gaps[:, 1:]), axis=1)
+    count = np.add.reduceat(~np.isnan(pts), starts, axis=0) - 1  # (parts, d); the prior excluded
     low = dims.prior_sigma / np.minimum(MAGIC_CLIP_CAP, 1.0 + count)
-    return np.clip(sig[:n], low, dims.prior_sigma)
+    return np.clip(out.T, low[part], dims.prior_sigma)
 
 
 def fit(
@@ -467,53 +506,71 @@ def fit(
     weights: np.ndarray,
     active: np.ndarray,
     prior_weight: float | np.ndarray,
+    sizes: tuple[int, ...] | None = None,
 ) -> Mixture:
-    """The Parzen mixture of ``n`` observations plus the prior.
+    """Parzen mixtures of observations, each with the prior added.
 
     ``z``: ``(n, n_numeric)`` internal coordinates; ``cats``: ``(n, n_categorical)`` category
     indices; ``weights``: ``(n,)``; ``active``: ``(n, n_blocks)``, which blocks each observation
     was active in (its entries in other blocks are ignored); ``prior_weight``: one number, or one
-    per block. A block without observations gets the prior alone, whatever its prior weight.
+    per block. ``sizes`` cuts the rows, in order, into parts, each its own mixture (default: one
+    part of all rows). A block without observations in a part gets the prior alone there,
+    whatever its prior weight.
     """
     n = len(weights)
-    nb = dims.n_blocks
-    mus = np.empty((n + 1, dims.n_numeric))
-    sigmas = np.empty((n + 1, dims.n_numeric))
-    c = np.empty((n + 1, dims.n_categorical), dtype=np.int64)
-    if n:
-        col_active = active[:, dims.block[: dims.n_numeric]]
-        zz = np.where(col_active, z, np.nan)
-        sig = _adaptive_sigmas(zz, dims)
-        mus[:n] = np.where(col_active, z, dims.prior_mu)
-        sigmas[:n] = np.where(col_active, sig, dims.prior_sigma)
-        c[:n] = np.where(active[:, dims.block[dims.n_numeric :]], cats, -1)
-    mus[n] = dims.prior_mu
-    sigmas[n] = dims.prior_sigma
-    c[n] = -1
-    w = np.empty((n + 1, nb))
-    w[:n] = np.where(active, np.asarray(weights, dtype=float)[:, None], 0.0)
-    has_obs = w[:n].sum(axis=0) > 0 if n else np.zeros(nb, dtype=bool)
-    w[n] = np.where(has_obs, prior_weight, 1.0)
+    sizes = (n,) if sizes is None else sizes
+    if sum(sizes) != n:
+        raise ValueError(f"fit: sizes {sizes} do not add up to the {n} observations")
+    nparts, nn, nb = len(sizes), dims.n_numeric, dims.n_blocks
+    count = np.array(sizes) + 1
+    part = np.repeat(np.arange(nparts), count)
+    ends = np.cumsum(count)
+    starts = ends - count
+    obs = np.ones(n + nparts, dtype=bool)
+    obs[ends - 1] = False  # each part's last component is its prior
+    act = np.ones((n + nparts, nb), dtype=bool)
+    act[obs] = active
+    col_act = act[:, dims.block[:nn]]
+
+    pts = np.empty((n + nparts, nn))
+    pts[obs] = z
+    pts[~obs] = dims.prior_mu
+    pts[~col_act] = np.nan
+    sigmas = _adaptive_sigmas(pts, part, starts, dims)
+    sigmas[~obs] = dims.prior_sigma
+    np.copyto(sigmas, dims.prior_sigma, where=~col_act)
+    mus = np.where(col_act, pts, dims.prior_mu)
+
+    c = np.full((n + nparts, dims.n_categorical), -1, dtype=np.int64)
+    c[obs] = np.where(active[:, dims.block[nn:]], cats, -1)
+
+    w = np.zeros((n + nparts, nb))
+    w[obs] = np.where(active, np.asarray(weights, dtype=float)[:, None], 0.0)
+    has_obs = np.add.reduceat(w, starts, axis=0) > 0  # (parts, nb); priors still weigh 0
+    w[~obs] = np.where(has_obs, prior_weight, 1.0)
+    total = np.add.reduceat(w, starts, axis=0)
     with np.errstate(divide="ignore"):
-        log_w = np.log(w / w.sum(axis=0))
+        log_w = np.log(w / total[part])
     inv = 1.0 / sigmas
     log_norm = log_mass((dims.lo - mus) * inv, (dims.hi - mus) * inv)
-    return Mixture(mus=mus, sigmas=sigmas, log_norm=log_norm, cats=c, log_w=log_w)
+    return Mixture(mus=mus, sigmas=sigmas, log_norm=log_norm, cats=c, log_w=log_w, ends=tuple(ends.tolist()))
 
 
-def sample(mix: Mixture, dims: Dims, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``size`` points: numeric *values* ``(size, n_numeric)`` and categories
-    ``(size, n_categorical)``. Each point draws one component per block, shared by the block's
-    columns."""
+def sample(
+    mix: Mixture, dims: Dims, rng: np.random.Generator, size: int, part: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``size`` points from part ``part``: numeric *values* ``(size, n_numeric)`` and
+    categories ``(size, n_categorical)``. Each point draws one component per block, shared by the
+    block's columns."""
     nb, nc = dims.n_blocks, dims.n_numeric
-    cum = np.cumsum(np.exp(mix.columns.log_w), axis=1)  # (nb, m), rows end at 1
+    first, end = mix.starts[part], mix.ends[part]
+    cum = np.cumsum(np.exp(mix.columns.log_w[:, first:end]), axis=1)  # (nb, k), rows end at 1
     u = rng.random((size, nb))
-    # The component of each draw: how many cumulative weights lie at or below it.
-    comp = np.empty((size, nb), dtype=np.int64)
-    for b in range(nb):
-        comp[:, b] = np.searchsorted(cum[b], u[:, b], side="right")
-    np.minimum(comp, mix.size - 1, out=comp)
-    # A draw past the last active component (rounding) falls back to the prior, always active.
+    # The component of each draw: how many cumulative weights lie at or below it; a draw past
+    # the last active component (rounding) falls back to the part's prior, always active.
+    comp = np.count_nonzero(cum[None, :, :] <= u[:, :, None], axis=2)
+    np.minimum(comp, end - first - 1, out=comp)
+    comp += first
     values = np.empty((size, nc))
     if nc:
         cols = np.arange(nc)
@@ -644,80 +701,35 @@ def _category_table(mix: Mixture, dims: Dims) -> np.ndarray:
     return np.where(obs < 0, dims.cat_logp[:, :, None], table)
 
 
-def _sum_rows(kernels: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
-    """``out = kernels[rows].sum(axis=0)`` in the order numpy's reduction along a contiguous axis
-    uses (the first row plus the pairwise sum of the rest: 8 accumulators per block of up to 128
-    rows), so that block log densities do not depend on the kernels' memory layout, bit for bit.
-    Works on views and scratch buffers: large temporaries cost page faults on every call."""
-    rest = [kernels[r] for r in rows[1:].tolist()]
-    np.add(kernels[rows[0]], _pairwise(rest, out.shape), out=out)
-
-
-def _pairwise(rows: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-    n = len(rows)
-    res = _buffer(f"pairwise{n}", shape)
-    if n < 8:
-        res.fill(0.0)
-        for r in rows:
-            res += r
-        return res
-    if n <= 128:
-        acc = _buffer("pairwise_acc", (8, *shape))
-        for j in range(8):
-            acc[j] = rows[j]
-        tail = n - n % 8
-        for i in range(8, tail, 8):
-            for j in range(8):
-                acc[j] += rows[i + j]
-        acc[0] += acc[1]
-        acc[2] += acc[3]
-        acc[4] += acc[5]
-        acc[6] += acc[7]
-        acc[0] += acc[2]
-        acc[4] += acc[6]
-        np.add(acc[0], acc[4], out=res)
-        for r in rows[tail:]:
-            res += r
-        return res
-    half = n // 2
-    half -= half % 8
-    left = _pairwise(rows[:half], shape).copy()
-    left += _pairwise(rows[half:], shape)
-    return left
-
-
 def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
-    """``(C, n_blocks)`` log density (mass, for discrete columns) of each block's mixture at the
-    ``C`` points whose ``kernels`` (from :func:`log_kernels`) were computed."""
+    """``(parts, C, n_blocks)`` log density (mass, for discrete columns) of each part's mixture in
+    each block at the ``C`` points whose ``kernels`` (from :func:`log_kernels`) were computed."""
     nb = dims.n_blocks
-    if dims.joint:
+    if dims.joint:  # a block's kernel is the product of its columns' kernels
+        by_block = np.take(kernels, dims.block_order, axis=0, out=_buffer("by_block", kernels.shape))
         per_block = _buffer("per_block", (nb, *kernels.shape[1:]))
-        order, starts = dims.block_order, dims.block_starts
-        ends = np.append(starts[1:], len(order))
-        for b in range(nb):
-            _sum_rows(kernels, order[starts[b] : ends[b]], per_block[b])
+        bounds = dims.block_bounds
+        for b in range(nb):  # (np.add.reduceat along the first axis is several times slower)
+            np.sum(by_block[bounds[b] : bounds[b + 1]], axis=0, out=per_block[b])
     elif nb > 1:
         per_block = np.take(kernels, dims.block_order, axis=0, out=_buffer("per_block", kernels.shape))
     else:
         per_block = kernels
     per_block += mix.columns.log_w[:, None, :]
-    return logsumexp(per_block, axis=2, overwrite=True).T
+    out = np.empty((len(mix.ends), kernels.shape[1], nb))
+    for s, (first, end) in enumerate(zip(mix.starts, mix.ends, strict=True)):
+        out[s] = logsumexp(per_block[:, :, first:end], axis=2, overwrite=True).T
+    return out
 
 
-def select(
-    below: Mixture,
-    above: Mixture,
-    dims: Dims,
-    rng: np.random.Generator,
-    n_candidates: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n_candidates`` from ``below`` and keep, in each block, the candidate with the
-    largest ``log l(x) - log g(x)``. Returns one numeric value row and one category row."""
-    values, cats = sample(below, dims, rng, n_candidates)
-    pts = _points(dims, values, cats)
-    score = log_density(below, dims, _log_kernels(below, dims, pts, scratch=True))
-    score -= log_density(above, dims, _log_kernels(above, dims, pts, scratch=True))
-    score = np.where(np.isnan(score), -np.inf, score)
+def select(mix: Mixture, dims: Dims, rng: np.random.Generator, n_candidates: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n_candidates`` from part 0 of ``mix`` (TPE's ``l``) and keep, in each block, the
+    candidate with the largest ``log l(x) - log g(x)``, ``g`` being part 1. Returns one numeric
+    value row and one category row."""
+    values, cats = sample(mix, dims, rng, n_candidates)
+    below, above = log_density(mix, dims, _log_kernels(mix, dims, _points(dims, values, cats), scratch=True))
+    score = below - above
+    score[np.isnan(score)] = -np.inf
     best = np.argmax(score, axis=0)  # (n_blocks,)
     nc = dims.n_numeric
     pick = best[dims.block]

@@ -19,7 +19,8 @@ How a suggestion is made
    and so does each point already proposed in the same batch: ``k`` ids give ``k`` distinct
    points that spread out instead of ``k`` copies of the current best guess.
 3. A parameter learns only from trials where it was active. Parzen mixtures ``l`` (below) and
-   ``g`` (above) are fitted over every block at once (:mod:`sparktune._parzen`),
+   ``g`` (above) are fitted as the two parts of one mixture, over every block at once, and
+   scored by one kernel evaluation (:mod:`sparktune._parzen`),
    ``n_EI_candidates`` points are drawn from ``l``, each block keeps the candidate maximising
    ``l(x) / g(x)``, and values whose branch is not active in the new point are dropped
    (``Space.active_mask``, parents first).
@@ -61,6 +62,7 @@ summarised in ``benchmarks/README.md``):
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections.abc import Sequence
@@ -295,54 +297,74 @@ def suggest(
     # pending trials join the above group as liars.
     plan = _plan(space, bool(multivariate))
     dims = plan.dims
-    below = np.zeros((view.n, len(plan.group_anchors)), dtype=bool)
-    above = np.zeros_like(below)
-    pending = view.pending
-    for gi, anchor in enumerate(plan.group_anchors):
-        act = ~np.isnan(view.column(anchor))
-        rows_ok = np.flatnonzero(ok & act)
-        m = len(rows_ok)
-        if m:
-            if plan.branching[gi] and branch_gamma is not None:
-                # A group that chooses between branches keeps Hyperopt's small below set, so that
-                # one good trial in a rarely tried branch is enough to pull the search there.
-                n_below = math.ceil(float(branch_gamma) * math.sqrt(m))
-            else:
-                n_below = math.ceil(gamma * (math.sqrt(m) if split == "sqrt" else m))
-            n_below = max(1, min(n_below, forget or m))
-            if n_below < m:
-                rows_ok = rows_ok[np.argpartition(view.losses[rows_ok], n_below - 1)[:n_below]]
-            below[rows_ok, gi] = True
-        above[:, gi] = ok & act & ~below[:, gi]
-        if constant_liar:
-            above[:, gi] |= pending & act
+    below, above = _split(view, plan, gamma, split, forget, branch_gamma, constant_liar)
     b_rows = np.flatnonzero(below.any(axis=1))
     a_rows = np.flatnonzero(above.any(axis=1))
-    keep, a_weights = _parzen.compress(_parzen.forgetting_weights(len(a_rows), forget), int(max_components))
+    keep, a_weights = _above_kernels(len(a_rows), forget, int(max_components))
     a_rows = a_rows[keep]
 
-    rows = np.concatenate([b_rows, a_rows])
-    prior = float(prior_weight) * plan.prior_scale
-    z, cats = _observations(view, plan, rows)
-    nb = len(b_rows)
+    # One mixture of two parts: l (the below rows) and g (the above rows and, for a batch, the
+    # points proposed so far in it).
+    z, cats = _observations(view, plan, np.concatenate([b_rows, a_rows]))
     active = np.concatenate([below[b_rows], above[a_rows]])[:, plan.block_group]
-    l_mix = _parzen.fit(dims, z[:nb], cats[:nb], _parzen.forgetting_weights(nb, forget), active[:nb], prior)
-    g_z, g_cats, g_active, g_weights = z[nb:], cats[nb:], active[nb:], a_weights
+    weights = np.concatenate([_parzen.forgetting_weights(len(b_rows), forget), a_weights])
+    prior = float(prior_weight) * plan.prior_scale
     out: dict[str, np.ndarray] = {label: np.full(k, np.nan) for label in space.labels}
     nn = plan.n_numeric
     for j in range(k):
-        g_mix = _parzen.fit(dims, g_z, g_cats, g_weights, g_active, prior)
-        values, picked = _parzen.select(l_mix, g_mix, dims, rng, int(n_EI_candidates))
+        mix = _parzen.fit(dims, z, cats, weights, active, prior, sizes=(len(b_rows), len(weights) - len(b_rows)))
+        values, picked = _parzen.select(mix, dims, rng, int(n_EI_candidates))
         for i, label in enumerate(plan.labels):
             out[label][j] = values[i] if i < nn else picked[i - nn]
         _deactivate(space, out, j)
         if j + 1 < k and constant_liar:
             point_active = np.array([[not math.isnan(out[a][j]) for a in plan.anchors]])
-            g_z = np.vstack([g_z, dims.to_z(values)[None, :]])
-            g_cats = np.vstack([g_cats, picked[None, :]])
-            g_active = np.vstack([g_active, point_active])
-            g_weights = np.append(g_weights, 1.0)
+            z = np.vstack([z, dims.to_z(values)[None, :]])
+            cats = np.vstack([cats, picked[None, :]])
+            active = np.vstack([active, point_active])
+            weights = np.append(weights, 1.0)
     return docs_for_columns(new_ids, domain, trials, out)
+
+
+@functools.lru_cache(maxsize=256)
+def _above_kernels(n: int, forget: int, max_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``n`` above rows (in time order) become kernels, and their weights: linear
+    forgetting, then compression. Depends on the counts only, so it is cached (read-only)."""
+    keep, weights = _parzen.compress(_parzen.forgetting_weights(n, forget), max_components)
+    keep.flags.writeable = weights.flags.writeable = False
+    return keep, weights
+
+
+def _split(
+    view: HistoryView,
+    plan: _Plan,
+    gamma: float,
+    split: str,
+    forget: int,
+    branch_gamma: float | None,
+    constant_liar: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, groups)`` masks of the rows in each condition group's below and above sets."""
+    act = ~np.isnan(np.stack([view.column(a) for a in plan.group_anchors], axis=1))
+    ok_act = act & view.ok[:, None]
+    n_below = []
+    for gi, m in enumerate(np.count_nonzero(ok_act, axis=0).tolist()):
+        if plan.branching[gi] and branch_gamma is not None:
+            # A group that chooses between branches keeps Hyperopt's small below set, so that
+            # one good trial in a rarely tried branch is enough to pull the search there.
+            nb = math.ceil(float(branch_gamma) * math.sqrt(m))
+        else:
+            nb = math.ceil(gamma * (math.sqrt(m) if split == "sqrt" else m))
+        n_below.append(max(1, min(nb, forget or m)))
+    # Rank rows by loss (unfinished ones last, ties by age); each group's best are its below set.
+    order = np.argsort(view.losses, kind="stable")
+    ranked = ok_act[order]
+    below = np.empty_like(ok_act)
+    below[order] = ranked & (np.cumsum(ranked, axis=0) <= np.array(n_below))
+    above = ok_act & ~below
+    if constant_liar:
+        above |= act & view.pending[:, None]
+    return below, above
 
 
 def _deactivate(space: Space, out: dict[str, np.ndarray], row: int) -> None:
@@ -361,12 +383,7 @@ def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.
     """History rows as internal coordinates ``(r, n_numeric)`` and categories ``(r, n_cat)`` (-1
     where inactive)."""
     dims, nn = plan.dims, plan.n_numeric
-    z = np.empty((len(rows), nn))
-    for i in range(nn):
-        z[:, i] = view.column(plan.labels[i])[rows]
-    z = dims.to_z(z)
-    cats = np.empty((len(rows), dims.n_categorical), dtype=np.int64)
-    for i in range(dims.n_categorical):
-        col = view.column(plan.labels[nn + i])[rows]
-        cats[:, i] = np.where(np.isnan(col), -1, col)
+    values = np.stack([view.column(label)[rows] for label in plan.labels], axis=1).reshape(len(rows), len(plan.labels))
+    z = dims.to_z(values[:, :nn])
+    cats = np.where(np.isnan(values[:, nn:]), -1, values[:, nn:]).astype(np.int64)
     return z, cats

@@ -51,7 +51,7 @@ def _fit(dims: P.Dims, z: list[float], cats: list[int] | None = None, prior_weig
 
 def _density(mix: P.Mixture, dims: P.Dims, values: np.ndarray, cats: np.ndarray | None = None) -> np.ndarray:
     c = np.zeros((len(values), 0), dtype=np.int64) if cats is None else cats
-    return np.exp(P.log_density(mix, dims, P.log_kernels(mix, dims, values.reshape(-1, 1), c)))
+    return np.exp(P.log_density(mix, dims, P.log_kernels(mix, dims, values.reshape(-1, 1), c))[0])
 
 
 @pytest.mark.parametrize("x", [-8.0, -3.0, -0.5, 0.0, 0.7, 2.0, 6.0, 12.0])
@@ -179,14 +179,42 @@ def test_inactive_observations_do_not_shape_a_block() -> None:
     assert mix.sigmas[0, 0] == pytest.approx(alone.sigmas[0, 0])
 
 
+def _two_parts(dims: P.Dims, first: list[float], second: list[float]) -> P.Mixture:
+    z = np.array(first + second, dtype=float).reshape(-1, 1)
+    n = len(z)
+    no_cats, active = np.zeros((n, 0), np.int64), np.ones((n, 1), bool)
+    return P.fit(dims, z, no_cats, np.ones(n), active, 1.0, sizes=(len(first), len(second)))
+
+
 def test_select_prefers_where_below_is_dense_and_above_is_not() -> None:
     dims = _dims(0.0, 10.0)
-    below = _fit(dims, [2.0, 2.1, 2.2], prior_weight=1.0)
-    above = _fit(dims, [7.0, 7.5, 8.0, 8.5, 6.0, 5.0], prior_weight=1.0)
-    picks = [P.select(below, above, dims, np.random.default_rng(s), 24)[0][0] for s in range(20)]
+    good, bad = [2.0, 2.1, 2.2], [7.0, 7.5, 8.0, 8.5, 6.0, 5.0]
+    picks = [P.select(_two_parts(dims, good, bad), dims, np.random.default_rng(s), 24)[0][0] for s in range(20)]
     assert np.median(picks) < 3.0  # on the below side, away from the above group
-    worse = [P.select(above, below, dims, np.random.default_rng(s), 24)[0][0] for s in range(20)]
+    worse = [P.select(_two_parts(dims, bad, good), dims, np.random.default_rng(s), 24)[0][0] for s in range(20)]
     assert np.median(worse) > 5.0
+
+
+def test_parts_of_one_mixture_equal_separate_fits() -> None:
+    dims = _dims(0.0, 10.0)
+    first, second = [2.0, 2.5, 9.0], [7.0, 7.5, 1.0, 4.0]
+    both = _two_parts(dims, first, second)
+    assert both.ends == (4, 9)
+    x = np.linspace(0.0, 10.0, 7)
+    kernels = P.log_kernels(both, dims, x.reshape(-1, 1), np.zeros((7, 0), np.int64))
+    dens = P.log_density(both, dims, kernels)
+    for part, alone in enumerate([_fit(dims, first), _fit(dims, second)]):
+        assert both.sigmas[both.starts[part] : both.ends[part], 0] == pytest.approx(alone.sigmas[:, 0])
+        assert np.exp(dens[part][:, 0]) == pytest.approx(_density(alone, dims, x)[:, 0])
+    draws, _ = P.sample(both, dims, np.random.default_rng(0), 4000, part=1)
+    assert np.mean(draws[:, 0] > 6.5) > 0.3  # part 1 holds two of its four observations there
+
+
+def test_far_tails_are_finite_and_negligible() -> None:
+    dims = _dims(-1000.0, 1000.0)
+    mix = _fit(dims, [0.0, 0.001, 0.002])  # narrow kernels: 999 is thousands of widths away
+    dens = _density(mix, dims, np.array([999.0]))
+    assert np.isfinite(np.log(dens)).all() and dens[0, 0] > 0  # the prior still carries it
 
 
 def test_compress_keeps_total_weight_and_bounds_size() -> None:

@@ -4,8 +4,9 @@ Everything here takes and returns arrays; nothing knows about trials, spaces or 
 
 The columns are ``n`` numeric ones (continuous or quantized, on a linear or log scale, bounded or
 not) and ``c`` categorical ones, cut into *blocks*: columns that are modelled jointly because
-they are active together. A :class:`Mixture` has ``m`` components (observations, then the prior);
-each component is active in some blocks (an observation only in the blocks whose parameters were
+they are active together. A :class:`Mixture` holds one or more *parts* (TPE's ``l`` and ``g``),
+each its own Parzen mixture of observations followed by the prior, fitted and scored together; each
+component is active in some blocks (an observation only in the blocks whose parameters were
 active in its trial) and has one weight per block. Within a block, component ``i`` is a product of
 one kernel per column:
 
@@ -16,14 +17,14 @@ one kernel per column:
 - categorical columns: a point mass on the observed category; the *prior* component instead
   carries the column's prior probabilities (``pchoice`` weights).
 
-The last component is the prior (a wide kernel centred on the middle of the range, Hyperopt's
-convention), weighted by ``prior_weight``. Bandwidths are adaptive: each observation's kernel is as
-wide as the larger gap to its sorted neighbours, clipped to ``[prior_sigma / min(100, 1 + n),
+Each part's last component is the prior (a wide kernel centred on the middle of the range,
+Hyperopt's convention), weighted by ``prior_weight``. Bandwidths are adaptive: each observation's
+kernel is as wide as the larger gap to its sorted neighbours in its part, clipped to ``[prior_sigma / min(100, 1 + n),
 prior_sigma]`` (the "magic clip", which Watanabe 2023 found essential in its ablation).
 
 Scoring is expected improvement in TPE's form, ``log l(x) - log g(x)``, per block: with one
 column per block this is Hyperopt's independent TPE, with wider blocks it is multivariate TPE.
-All blocks are sampled and scored in one vectorised pass.
+All blocks, and both parts, are scored in one vectorised pass.
 
 The normal CDF is computed here (a rational approximation of ``erfc`` with relative error below
 1.2e-7 everywhere, Numerical Recipes 6.2), in log form so that far tails stay finite, because

@@ -71,14 +71,18 @@ def sample_near(
     *,
     avg_best_idx: float,
     shrink: Callable[[str], float],
+    switched_shrink: Callable[[str], float] | None = None,
 ) -> dict[str, np.ndarray]:
     """``n`` points near rows ``ranked`` (best first) of ``columns``; ``NaN`` where inactive.
 
-    ``shrink(label)`` in ``(0, 1]`` is the fraction of the prior's spread kept for ``label``.
+    ``shrink(label)`` in ``(0, 1]`` is the fraction of the prior's spread kept for ``label``;
+    ``switched_shrink`` (default ``shrink``) is used for the numeric parameters of points that
+    switched a choice away from their base trial's.
     """
     if len(ranked) == 0:
         return space.sample(rng, n)
     base = ranked[geometric_index(rng, avg_best_idx, n, len(ranked))]
+    moved = np.zeros(n, dtype=bool)  # switched a choice
     out: dict[str, np.ndarray] = {}
     # Choices first (parents before children, as in the space), so that numeric parameters are
     # drawn around a trial that made the same choices as the point.
@@ -106,10 +110,13 @@ def sample_near(
                 values[known] = _kept_or_redrawn(p, centre[known], s, rng)
             else:
                 values[known] = _narrowed(p, centre[known], s, rng)
+                if switched_shrink is not None and (known & moved).any():
+                    values[known & moved] = _narrowed(p, centre[known & moved], switched_shrink(p.label), rng)
         if p.kind is Kind.CHOICE:
             for option in np.unique(values[known & (values != centre)]):
                 switched = known & (values == option) & (centre != option)
                 _rebase(base, switched, ranked[col[ranked] == option], rng, avg_best_idx)
+                moved |= switched
         out[p.label] = values
     return out
 
@@ -123,10 +130,25 @@ def _rebase(
 
 
 def _kept_or_redrawn(p: Param, centre: np.ndarray, s: float, rng: np.random.Generator) -> np.ndarray:
-    """A choice or ``randint``: keep ``centre`` with probability ``1 - s``, else draw from the prior."""
-    resample = rng.random(len(centre)) < s
+    """A choice or ``randint``: keep ``centre`` with probability ``1 - s``, else take another value
+    from the prior (Hyperopt's redraw may give the same value back: a wasted proposal)."""
     out = centre.copy()
-    out[resample] = p.sample(rng, int(resample.sum()))
+    redraw = np.flatnonzero(rng.random(len(centre)) < s)
+    if len(redraw) == 0 or p.n_options < 2:
+        return out
+    current = centre[redraw].astype(int)
+    if p.kind is Kind.CHOICE:
+        assert p.probs is not None
+        probs = np.tile(np.asarray(p.probs, dtype=float), (len(redraw), 1))
+        probs[np.arange(len(redraw)), current] = 0.0
+        cum = np.cumsum(probs, axis=1)
+        u = rng.random(len(redraw)) * cum[:, -1]
+        other = np.argmax(cum > u[:, None], axis=1)
+        out[redraw] = np.where(cum[:, -1] > 0, other, current)  # no other option has mass: keep
+    else:
+        assert p.low is not None and p.high is not None
+        other = rng.integers(int(p.low), int(p.high) - 1, size=len(redraw))
+        out[redraw] = other + (other >= current)
     return out
 
 

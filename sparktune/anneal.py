@@ -95,8 +95,26 @@ def suggest(
         else {}
     )
 
-    def shrink(label: str) -> float:
-        return factors.get(label, 1.0) / (1.0 + uses[label] * shrink_coef)
+    def schedule(label: str) -> float:
+        return 1.0 / (1.0 + uses[label] * shrink_coef)
 
-    points = sample_near(domain.space, columns, ranked, rng, len(new_ids), avg_best_idx=avg_best_idx, shrink=shrink)
+    def shrink(label: str) -> float:
+        return factors.get(label, 1.0) * schedule(label)
+
+    def switched_shrink(label: str) -> float:
+        # A point that switched a choice: the factor of a parameter used by every option mostly
+        # measured the other options' progress, so it does not apply; a conditional parameter's
+        # factor measured its own option's trials and does.
+        return shrink(label) if domain.space.is_conditional(label) else schedule(label)
+
+    points = sample_near(
+        domain.space,
+        columns,
+        ranked,
+        rng,
+        len(new_ids),
+        avg_best_idx=avg_best_idx,
+        shrink=shrink,
+        switched_shrink=switched_shrink,
+    )
     return docs_for_columns(new_ids, domain, trials, points)

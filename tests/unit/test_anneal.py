@@ -172,9 +172,26 @@ def test_a_switched_choice_continues_from_a_trial_that_made_it() -> None:
         np.random.default_rng(0),
         400,
         avg_best_idx=1.0,
-        shrink=lambda label: 1.0 if label == "c" else 0.02,
+        shrink=lambda label: 0.5 if label == "c" else 0.02,
     )
     switched = out["c"] == 1
-    assert 50 < switched.sum() < 350
+    assert 100 < switched.sum() < 300
     assert np.all(np.abs(out["x"][switched] - 0.9) <= 0.01 + 1e-9)
     assert np.all(out["x"][~switched] < 0.2)
+
+
+@pytest.mark.parametrize("param", [hp.choice("c", ["p", "q", "r"]), hp.randint("c", 2, 5)])
+def test_a_redrawn_discrete_value_is_another_one(param: object) -> None:
+    space = Domain(lambda _: 0.0, param).space
+    first = 0.0 if space.params[0].kind.value == "choice" else 2.0
+    out = sample_near(
+        space,
+        {"c": np.array([first])},
+        np.array([0]),
+        np.random.default_rng(0),
+        300,
+        avg_best_idx=1.0,
+        shrink=lambda label: 1.0,
+    )
+    values, counts = np.unique(out["c"], return_counts=True)
+    assert first not in values and len(values) == 2 and counts.min() > 100

@@ -1,13 +1,19 @@
-"""Sampling near good points of the history: annealing's proposal, and GP's local candidates.
+"""Sampling near good points of the history: annealing's and ATPE's proposals, GP's local candidates.
 
 :func:`sample_near` draws ``n`` points. Each point picks a *base* row from a ranked list (best
 first) with a geometric index, then every parameter is drawn from its prior narrowed around the
 base row's value: a uniform window of ``width * shrink`` for bounded parameters, a normal with
 ``sigma * shrink`` for normal ones, and "keep the value with probability ``1 - shrink``, else
-draw from the prior" for choices and ``randint``. Parameters are visited parents first, so a
-point that switches a choice activates that option's parameters; if the base row did not use a
-parameter, the point takes a *runner-up* row (geometric again, among ranked rows that used it)
-as its base from then on, and if no ranked row used it, the value comes from the prior.
+take another value from the prior" for choices and ``randint``. Choices are visited first
+(parents before children). A point whose choice differs from its base row's takes a *runner-up*
+row that made the same choice (geometric again) as its base from then on, so the rest of the
+point continues a trial consistent with it; a point whose base row did not use a parameter
+likewise takes a runner-up among the ranked rows that used it, and if none did, the value comes
+from the prior. ``switched_shrink`` sets the numeric widths of points that switched a choice.
+
+:func:`one_fifth_factor` and :func:`success_factors` give the width factor of the one-fifth
+success rule (evolution strategies' classic step-size control), per parameter over the trials
+that used it, which annealing and ATPE multiply into ``shrink``.
 
 Everything is vectorised over the ``n`` points: one pass over the parameters.
 """

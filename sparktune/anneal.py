@@ -7,9 +7,11 @@ parameter ``x`` shrinks with the number ``T`` of trials that used ``x``: a bound
 drawn uniformly from a window of ``(high - low) * f / (1 + T * shrink_coef)`` centred on the value
 (shifted to stay inside the bounds, in log space for log parameters), a normal one from
 ``N(value, sigma * f / (1 + T * shrink_coef))``, and a choice or ``randint`` keeps the value with
-probability ``1 - 1 / (1 + T * shrink_coef)`` and is drawn from its prior otherwise.
+probability ``1 - 1 / (1 + T * shrink_coef)`` and otherwise takes another value, drawn from the
+prior over the other values (Hyperopt redraws from the whole prior, so the "change" is often the
+same value: switching is more frequent here, which lets a run leave a deceptive branch).
 
-``f`` is where this differs from Hyperopt, whose ``f`` is always 1: a factor in
+``f`` (always 1 in Hyperopt) is a factor in
 ``[MIN_SUCCESS_FACTOR, 1]`` set by the one-fifth success rule of evolution strategies, replayed
 over the finished trials that used ``x`` (each new best multiplies it by ``exp(SUCCESS_STEP)``,
 any other trial by ``exp(-SUCCESS_STEP / 4)``). While one trial in five or more improves, the
@@ -21,7 +23,9 @@ widths exactly.
 Choices and conditional parameters: choices are drawn first. When a proposal switches a choice,
 the rest of the point is drawn near one of the best trials that made the same choice (Hyperopt
 does this for the parameters of the chosen option: a runner-up that used them), or from the
-prior where no finished trial did. Running trials count in ``T`` but are never picked as a centre.
+prior where no finished trial did; its parameters shared by every option get ``f = 1`` (their
+factor measured the other options' trials). Running trials count in ``T`` but are never picked
+as a centre.
 
 The first proposal, and every proposal while no trial has finished, comes from the prior. A batch
 of proposals is a set of independent draws, so points in a batch differ.

@@ -110,14 +110,13 @@ def sample_near(
         fresh = active & ~known
         if fresh.any():
             values[fresh] = p.sample(rng, int(fresh.sum()))
-        if known.any():
-            s = shrink(p.label)
-            if p.kind.is_discrete:
-                values[known] = _kept_or_redrawn(p, centre[known], s, rng)
-            else:
-                values[known] = _narrowed(p, centre[known], s, rng)
-                if switched_shrink is not None and (known & moved).any():
-                    values[known & moved] = _narrowed(p, centre[known & moved], switched_shrink(p.label), rng)
+        if known.any() and p.kind.is_discrete:
+            values[known] = _kept_or_redrawn(p, centre[known], shrink(p.label), rng)
+        elif known.any():
+            s = np.full(n, shrink(p.label))
+            if switched_shrink is not None:
+                s[moved] = switched_shrink(p.label)
+            values[known] = _narrowed(p, centre[known], s[known], rng)
         if p.kind is Kind.CHOICE:
             for option in np.unique(values[known & (values != centre)]):
                 switched = known & (values == option) & (centre != option)
@@ -158,8 +157,8 @@ def _kept_or_redrawn(p: Param, centre: np.ndarray, s: float, rng: np.random.Gene
     return out
 
 
-def _narrowed(p: Param, centre: np.ndarray, s: float, rng: np.random.Generator) -> np.ndarray:
-    """Draws from numeric ``p``'s prior narrowed to a fraction ``s`` of its spread around ``centre``."""
+def _narrowed(p: Param, centre: np.ndarray, s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draws from numeric ``p``'s prior narrowed to fractions ``s`` of its spread around ``centre``."""
     k = p.kind
     c = np.log(np.maximum(centre, 1e-300)) if k.is_log else centre.astype(float)
     if k.is_bounded:

@@ -23,14 +23,19 @@ ATPE then decides, for each call:
   the best trials (picked by a geometric draw over the loss ranking, as annealing does); the
   others are TPE's, with each *unimportant* parameter (the less important half, by rank) locked
   with a probability that grows as its importance falls.
-- **how tight a lock is**: a locked numeric parameter is drawn from a window around the good
-  trial's value whose width follows the recent *improving steps* of that parameter (the moves of
-  the best point between successive records, ``STEP_FACTOR`` times their mean size, widened as
-  the run stalls), kept between ``MIN_SHRINK_FRACTION`` and 1 times annealing's schedule
-  ``1 / (1 + T * LOCK_SHRINK_COEF)``. A parameter that the improvements do not move is thus held
-  almost fixed, and one they move a lot keeps a wide window. A locked choice that switches
-  branch takes the options' parameters from the same good trial (or the prior if it did not use
-  them).
+- **how tight a lock is**: a locked numeric parameter is drawn from annealing's neighbourhood
+  around the good trial's value (``1 / (1 + T * LOCK_SHRINK_COEF)`` of the prior's width, ``T``
+  the trials that used the parameter) times a *success factor* set by the one-fifth success
+  rule replayed over the finished trials that used it: each new best widens it by
+  ``exp(SUCCESS_STEP)``, every other trial narrows it by ``exp(-SUCCESS_STEP / 4)``, within
+  ``[MIN_SHRINK_FRACTION, 1]`` (``sparktune._neighbourhood.one_fifth_factor``).
+  A run that keeps improving thus keeps wide steps (no slow creep of ever smaller steps), one
+  that stops improving refines; as it stalls, the window returns (geometrically) to annealing's
+  width, so a run stuck in a poor basin (a wrong arm of Rosenbrock's valley) can leave it.
+  Choices and ``randint`` keep annealing's rule (keep the value with probability ``1 - 1 / (1 +
+  T * LOCK_SHRINK_COEF)``): a step size means nothing for them. A locked choice that switches
+  branch takes the options' parameters from a good trial that made the same choice (or the
+  prior if none did).
 
 Every setting is a deterministic function of the history, and the locking draws come from the
 ``seed``, so a seeded run reproduces. Batches and running trials are handled by TPE's constant
@@ -48,12 +53,12 @@ import numpy as np
 
 from . import tpe
 from ._checks import check_option
-from ._neighbourhood import sample_near
+from ._neighbourhood import sample_near, success_factors
 from ._suggest import docs_for_columns
 from .exceptions import InvalidArgumentError
 from .history import HistoryView
 from .objective import Domain
-from .space import Kind, Param, Space
+from .space import Kind, Space
 from .trials import Trials
 
 __all__ = ["suggest", "Settings", "settings_for", "importance", "stall", "DEFAULT_N_STARTUP_JOBS"]
@@ -78,14 +83,11 @@ LOCAL_PROBABILITY_RANGE = (0.9, 0.75)
 LOCK_AVG_BEST_IDX = 1.5
 #: Locked parameters are drawn from annealing's neighbourhood, ``1 / (1 + T * this)`` of the prior's.
 LOCK_SHRINK_COEF = 0.1
-#: Local neighbourhoods span STEP_FACTOR times the mean size of the recent improving steps of a
-#: parameter (as a fraction of its range), widened by up to 1 + STALL_WIDEN as the run stalls,
-#: and kept between MIN_SHRINK_FRACTION and 1 times annealing's schedule.
-STEP_FACTOR = 3.0
-STALL_WIDEN = 2.0
+#: One-fifth success rule for the local neighbourhoods' width factor (log step on a new best;
+#: a quarter of it back on any other trial, so the factor is steady at one success in five),
+#: kept between MIN_SHRINK_FRACTION and 1 times annealing's schedule.
+SUCCESS_STEP = 0.2
 MIN_SHRINK_FRACTION = 0.1
-#: Improving steps looked at (the latest ones).
-N_STEPS = 5
 #: Importance needs this many finished trials using the parameter.
 MIN_ROWS_FOR_IMPORTANCE = 8
 
@@ -177,42 +179,6 @@ def stall(view: HistoryView) -> float:
     since = n - 1 - int(np.argmin(losses))  # argmin: the first time the best was reached
     window = max(STALL_MIN_WINDOW, STALL_FRACTION * n)
     return min(1.0, since / window)
-
-
-def _spread(p: Param) -> float:
-    """The width a parameter's steps are measured against (in log space for log kinds)."""
-    if p.kind is Kind.RANDINT:
-        return float(p.n_options)
-    if p.kind.is_bounded:
-        assert p.low is not None and p.high is not None
-        return p.high - p.low
-    assert p.sigma is not None
-    return 4.0 * p.sigma
-
-
-def improvement_steps(space: Space, view: HistoryView) -> dict[str, float]:
-    """Mean size, as a fraction of the parameter's spread, of the latest ``N_STEPS`` moves of the
-    best point (from the previous best to the new one) for each numeric parameter."""
-    ok_rows = np.flatnonzero(view.ok)
-    losses = view.losses[ok_rows]
-    if len(ok_rows) < 2:
-        return {}
-    record = np.flatnonzero(losses < np.minimum.accumulate(np.concatenate([[np.inf], losses[:-1]])))
-    bests = ok_rows[record][-(N_STEPS + 1) :]
-    if len(bests) < 2:
-        return {}
-    out: dict[str, float] = {}
-    for p in space.params:
-        if p.kind is Kind.CHOICE:
-            continue
-        v = view.column(p.label)[bests]
-        if p.kind.is_log:
-            v = np.log(np.maximum(v, 1e-300))
-        d = np.abs(np.diff(v))
-        d = d[~np.isnan(d)]
-        if len(d):
-            out[p.label] = float(d.mean()) / _spread(p)
-    return out
 
 
 def _between(pair: tuple[float, float], t: float) -> float:
@@ -314,17 +280,18 @@ def _lock(
     counted = view.ok | view.pending
     uses = {label: int(np.count_nonzero(counted & ~np.isnan(col))) for label, col in columns.items()}
 
-    steps = improvement_steps(space, view)
-    widen = 1.0 + STALL_WIDEN * stall(view)
+    st = stall(view)
 
-    def shrink(label: str) -> float:
-        schedule = 1.0 / (1.0 + uses[label] * LOCK_SHRINK_COEF)
-        step = steps.get(label)
-        if step is None:
-            return schedule
-        return float(np.clip(STEP_FACTOR * step * widen, schedule * MIN_SHRINK_FRACTION, schedule))
+    def schedule(label: str) -> float:
+        return 1.0 / (1.0 + uses[label] * LOCK_SHRINK_COEF)
 
-    near = sample_near(space, columns, ranked, rng, k, avg_best_idx=LOCK_AVG_BEST_IDX, shrink=shrink)
+    # Choices have no factor (a step size means nothing for them): they keep annealing's rule.
+    factors = success_factors(space, columns, view.ok, view.losses, SUCCESS_STEP, MIN_SHRINK_FRACTION)
+
+    def narrow(label: str) -> float:
+        return (factors.get(label, 1.0) * schedule(label)) ** (1.0 - st) * schedule(label) ** st
+
+    near = sample_near(space, columns, ranked, rng, k, avg_best_idx=LOCK_AVG_BEST_IDX, shrink=narrow)
     local = rng.random(k) < local_probability
     out: dict[str, np.ndarray] = {}
     for p in space.params:

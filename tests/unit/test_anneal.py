@@ -17,7 +17,8 @@ from _algos_support import (
     vals,
 )
 
-from sparktune import anneal, hp, rand
+from sparktune import Domain, anneal, hp, rand
+from sparktune._neighbourhood import one_fifth_factor, sample_near, success_factors
 from sparktune.exceptions import InvalidArgumentError
 
 
@@ -116,3 +117,81 @@ def test_beats_random_search_on_branin() -> None:
     assert median_best(anneal.suggest, branin_space(), branin, 80, seeds) < median_best(
         rand.suggest, branin_space(), branin, 80, seeds
     )
+
+
+def test_one_fifth_factor_widens_on_success_and_narrows_on_failure() -> None:
+    improving = np.arange(10.0)[::-1]  # every trial a new best
+    one_in_five = np.array([10.0 - i // 5 if i % 5 == 0 else 10.0 for i in range(40)])
+    stuck = np.array([1.0] + [5.0] * 60)
+    assert one_fifth_factor(improving, 0.2, 0.1) == 1.0
+    assert one_fifth_factor(one_in_five, 0.2, 0.1) == pytest.approx(np.exp(-0.2))
+    assert one_fifth_factor(stuck, 0.2, 0.1) == pytest.approx(0.1)
+
+
+def test_success_factors_follow_the_trials_of_each_branch() -> None:
+    # Branch 0 holds the best loss and stopped improving; branch 1 improves at every trial.
+    points = [{"b": 0, "x": 0.5}] + [{"b": 0, "x": 0.9}] * 40 + [{"b": 1, "y": 90.0 - i} for i in range(5)]
+    trials = evaluated(_two_branch_space(), lambda c: c["x"] if "x" in c else c["y"], points)
+    view = trials.history()
+    space = Domain(lambda _: 0.0, _two_branch_space()).space
+    columns = {label: view.column(label) for label in space.labels}
+    factors = success_factors(space, columns, view.ok, view.losses, 0.2, 0.1)
+    assert set(factors) == {"x", "y"}  # choices have none
+    assert factors["x"] < 0.2 and factors["y"] == 1.0
+
+
+def test_success_rule_narrows_a_stalled_search_and_can_be_turned_off() -> None:
+    space = hp.uniform("x", 0, 100)
+    points = [{"x": 50.0}] + [{"x": 5.0 + i % 3} for i in range(60)]
+    trials = evaluated(space, lambda x: abs(x - 50), points)
+
+    def spread(**options: object) -> float:
+        docs = propose(anneal.suggest, space, trials, 300, seed=0, avg_best_idx=1, **options)
+        return float(np.max(np.abs(np.array([vals(d)["x"] for d in docs]) - 50)))
+
+    hyperopt_half = 0.5 * 100 / (1 + 61 * 0.1)
+    assert hyperopt_half * 0.9 < spread(success_rule=False) <= hyperopt_half
+    assert spread() <= 0.1 * hyperopt_half + 1e-9
+
+
+def test_equal_losses_rank_the_newest_trial_first() -> None:
+    space = hp.uniform("x", 0, 100)
+    trials = evaluated(space, lambda x: 0.0, [{"x": 10.0}, {"x": 90.0}])
+    docs = propose(anneal.suggest, space, trials, 50, seed=0, avg_best_idx=1, shrink_coef=10.0)
+    assert all(abs(vals(d)["x"] - 90) < 5 for d in docs)
+
+
+def test_a_switched_choice_continues_from_a_trial_that_made_it() -> None:
+    space = Domain(lambda _: 0.0, {"c": hp.choice("c", [0, 1]), "x": hp.uniform("x", 0, 1)}).space
+    columns = {"c": np.array([0.0, 0.0, 1.0]), "x": np.array([0.1, 0.12, 0.9])}
+    ranked = np.array([0, 1, 2])  # the trials with c = 0 are the best
+    out = sample_near(
+        space,
+        columns,
+        ranked,
+        np.random.default_rng(0),
+        400,
+        avg_best_idx=1.0,
+        shrink=lambda label: 0.5 if label == "c" else 0.02,
+    )
+    switched = out["c"] == 1
+    assert 100 < switched.sum() < 300
+    assert np.all(np.abs(out["x"][switched] - 0.9) <= 0.01 + 1e-9)
+    assert np.all(out["x"][~switched] < 0.2)
+
+
+@pytest.mark.parametrize("param", [hp.choice("c", ["p", "q", "r"]), hp.randint("c", 2, 5)])
+def test_a_redrawn_discrete_value_is_another_one(param: object) -> None:
+    space = Domain(lambda _: 0.0, param).space
+    first = 0.0 if space.params[0].kind.value == "choice" else 2.0
+    out = sample_near(
+        space,
+        {"c": np.array([first])},
+        np.array([0]),
+        np.random.default_rng(0),
+        300,
+        avg_best_idx=1.0,
+        shrink=lambda label: 1.0,
+    )
+    values, counts = np.unique(out["c"], return_counts=True)
+    assert first not in values and len(values) == 2 and counts.min() > 100

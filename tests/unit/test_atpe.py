@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from functools import partial
 
 import numpy as np
@@ -84,15 +83,6 @@ def test_stall_grows_while_the_best_loss_does_not_improve() -> None:
     assert wide.gamma > narrow.gamma
     assert wide.n_EI_candidates < narrow.n_EI_candidates
     assert wide.local_probability < narrow.local_probability
-
-
-def test_improvement_steps_measure_moves_of_the_best_point() -> None:
-    space = {"x": hp.uniform("x", 0, 10), "y": hp.loguniform("y", 0, math.log(100))}
-    points = [{"x": 10.0 - i, "y": 1.0} for i in range(6)]
-    compiled, view = _view(space, lambda p: p["x"], points)
-    steps = atpe.improvement_steps(compiled, view)  # type: ignore[arg-type]
-    assert steps["x"] == pytest.approx(0.1)
-    assert steps["y"] == 0.0
 
 
 @pytest.mark.parametrize(

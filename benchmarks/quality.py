@@ -40,6 +40,12 @@ def summarize(results: Sequence[Result], checkpoints: Sequence[int]) -> tuple[Su
     return summary, errors
 
 
+def _same_float(x: float) -> float:
+    """``x`` to 12 significant digits: the same loss reached through different arithmetic (e.g.
+    a cross-validation error of 16/900 summed over folds in another order) compares equal."""
+    return float(f"{x:.12g}")
+
+
 def mean_ranks(summary: Summary, checkpoints: Sequence[int]) -> dict[str, dict[int, float]]:
     """Rank algorithms by median best loss on each problem (1 = best, ties averaged), then average
     over problems. Only algorithms that ran on every problem are ranked."""
@@ -47,7 +53,7 @@ def mean_ranks(summary: Summary, checkpoints: Sequence[int]) -> dict[str, dict[i
     ordered = sorted(keys)
     out: dict[str, dict[int, float]] = {k: {} for k in ordered}
     for cp in checkpoints:
-        per_problem = [rankdata([summary[p][k][cp] for k in ordered]) for p in summary]
+        per_problem = [rankdata([_same_float(summary[p][k][cp]) for k in ordered]) for p in summary]
         for i, k in enumerate(ordered):
             out[k][cp] = float(sum(r[i] for r in per_problem) / len(per_problem))
     return out
@@ -70,6 +76,7 @@ def _compare(
     for p in probs:
         for cp in cps:
             va, vb = summary[p][a][cp], summary[p][b][cp]
+            va, vb = _same_float(va), _same_float(vb)
             if (va >= vb) if strict else (va > vb):
                 fails.append(f"{p}@{cp}: {_report.fmt(va)} vs {_report.fmt(vb)}")
     return ("PASS", "all hold") if not fails else ("FAIL", "; ".join(fails))

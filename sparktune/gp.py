@@ -3,11 +3,14 @@
 The model is a GP with a Matérn-5/2 kernel, one length scale per coordinate (ARD), on the
 unit-cube encoding of :mod:`sparktune._gp_space` (log parameters in log space, choices one-hot,
 inactive conditional parameters at a fixed value next to their parent's indicators). Losses are
-standardised; hyperparameters maximise the marginal likelihood times weak log-normal priors
-(L-BFGS-B, several starts). Each proposal maximises log expected improvement: ``n_candidates``
-draws from the prior plus as many draws near the best trials are scored, the best few are
-refined by L-BFGS-B on their continuous coordinates (discrete ones stay as sampled), rounded
-back onto the space's grid and scored again.
+standardised; hyperparameters maximise the marginal likelihood times log-normal priors
+(L-BFGS-B, several starts; ``sparktune._gp.DEFAULT_PRIOR``): length scales around 0.6 of the
+cube's side whatever the dimension, so that a few dozen trials in one basin do not make whole
+coordinates look irrelevant and the search keeps looking elsewhere, and a low, wide noise prior,
+so that deterministic objectives are fitted to their last digits. Each proposal maximises log
+expected improvement: ``n_candidates`` draws from the prior plus as many draws near the best
+trials are scored, the best few are refined by L-BFGS-B on their continuous coordinates
+(discrete ones stay as sampled), rounded back onto the space's grid and scored again.
 
 Batches and running trials: running trials, and each point already proposed in the same call,
 are added to the GP as pseudo-observations (``liar="mean"``: the posterior mean, "kriging

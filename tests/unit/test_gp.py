@@ -63,12 +63,21 @@ def test_kernel_gradient_in_x_matches_finite_differences() -> None:
 
 def test_marginal_likelihood_gradient_matches_finite_differences() -> None:
     x, y = _data(15, 3)
-    prior = _gp.default_prior(3)
+    prior = _gp.DEFAULT_PRIOR
     theta = np.array([-1.0, -0.5, 0.3, 0.2, -3.0])
     value, grad = _gp.neg_log_posterior(theta, x, y, prior)
     fd = approx_fprime(theta, lambda t: _gp.neg_log_posterior(t, x, y, prior)[0], 1e-6)
     assert math.isfinite(value)
     assert np.allclose(grad, fd, rtol=1e-4, atol=1e-4)
+
+
+def test_fit_on_a_deterministic_function_has_little_noise_and_finds_the_used_inputs() -> None:
+    x, y = _data(30, 4)  # depends on inputs 0 and 1 only
+    model = _gp.fit(x, y, np.random.default_rng(0))
+    assert model.noise < 1e-4
+    assert max(model.lengthscales[:2]) < min(model.lengthscales[2:])
+    # the prior keeps unused inputs within reach: the model stays unsure far along them
+    assert max(model.lengthscales) < 20.0
 
 
 def test_posterior_interpolates_training_points() -> None:

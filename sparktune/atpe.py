@@ -1,7 +1,7 @@
 """Adaptive TPE: TPE that tunes its own settings from the run's progress (``atpe.suggest``).
 
 Hyperopt's ``atpe`` predicts TPE's settings with pre-trained LightGBM models; it needs lightgbm
-and scikit-learn, ignores ``rstate`` and fails on numpy >= 2.1. This one has no such dependency:
+and scikit-learn and ignores ``rstate``. This one has no such dependency:
 its settings follow from two statistics of the history, both computed from the columns:
 
 - **stall** in [0, 1]: how long since the best loss last improved, relative to the run's

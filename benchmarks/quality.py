@@ -138,7 +138,8 @@ def render(
     args: argparse.Namespace,
 ) -> str:
     cps = [f"@{cp}" for cp in checkpoints]
-    out = [f"## Quality: median best loss over {args.seeds} seeds, batch={args.batch}\n"]
+    seeds = f"seeds {args.first_seed}-{args.first_seed + args.seeds - 1}"
+    out = [f"## Quality: median best loss over {args.seeds} seeds ({seeds}), batch={args.batch}\n"]
     for prob, by_algo in summary.items():
         p = problems.get(prob)
         out.append(f"### {prob} (optimum {_report.fmt(p.optimum, 6)}): {p.description}\n")
@@ -178,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     ap.add_argument("--evals", default="50,100,200", help="checkpoints; the largest is the budget")
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1")
     ap.add_argument("--batch", type=int, default=1, help="suggestions made before any finishes")
     ap.add_argument("--jobs", type=int, default=2, help="parallel subprocesses (max 2 here)")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/...)")
@@ -192,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         Spec(lib, algo, prob, checkpoints[-1], seed, args.batch)
         for prob in probs
         for lib, algo in algos
-        for seed in range(args.seeds)
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
     results = run_many(specs, args.jobs)
     summary, errors = summarize(results, checkpoints)

@@ -345,7 +345,7 @@ def _split(
     constant_liar: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(n, groups)`` masks of the rows in each condition group's below and above sets."""
-    act = ~np.isnan(np.stack([view.column(a) for a in plan.group_anchors], axis=1))
+    act = ~np.isnan(_matrix(view, plan.group_anchors))
     ok_act = act & view.ok[:, None]
     n_below = []
     for gi, m in enumerate(np.count_nonzero(ok_act, axis=0).tolist()):
@@ -383,7 +383,16 @@ def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.
     """History rows as internal coordinates ``(r, n_numeric)`` and categories ``(r, n_cat)`` (-1
     where inactive)."""
     dims, nn = plan.dims, plan.n_numeric
-    values = np.stack([view.column(label)[rows] for label in plan.labels], axis=1).reshape(len(rows), len(plan.labels))
+    values = _matrix(view, plan.labels, rows)
     z = dims.to_z(values[:, :nn])
     cats = np.where(np.isnan(values[:, nn:]), -1, values[:, nn:]).astype(np.int64)
     return z, cats
+
+
+def _matrix(view: HistoryView, labels: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+    """The columns ``labels`` (all rows, or ``rows``) as one ``(rows, len(labels))`` array; a
+    space may have no parameters at all."""
+    out = np.empty((view.n if rows is None else len(rows), len(labels)))
+    for i, label in enumerate(labels):
+        out[:, i] = view.column(label) if rows is None else view.column(label)[rows]
+    return out

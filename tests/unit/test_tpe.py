@@ -257,3 +257,9 @@ def test_finds_the_better_branch_of_hyperopts_case1_case2_tutorial() -> None:
         found += space_eval(space, best)[0] == "case 2"
     # Hyperopt's TPE finds case 2 in 19 of 20 seeds; the branch split rule must keep up.
     assert found >= 7
+
+
+def test_space_without_parameters_runs_past_startup() -> None:
+    trials = Trials()
+    best = fmin(lambda c: 1.0, {"a": 1}, algo=tpe.suggest, max_evals=15, trials=trials, show_progressbar=False)
+    assert best == {} and len(trials) == 15

@@ -33,12 +33,12 @@ of proposals is a set of independent draws, so points in a batch differ.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ._checks import check_option
 from ._neighbourhood import sample_near, success_factors
 from ._suggest import docs_for_columns
 from .exceptions import InvalidArgumentError
@@ -75,13 +75,8 @@ def suggest(
     ``success_rule``: narrow numeric neighbourhoods by the one-fifth success rule (see the
     module docstring); ``False`` for Hyperopt's widths.
     """
-    if not (isinstance(avg_best_idx, (int, float)) and math.isfinite(avg_best_idx) and avg_best_idx >= 1):
-        raise InvalidArgumentError(
-            f"anneal.suggest: avg_best_idx must be a finite number >= 1 (mean rank of the centre trial), "
-            f"got {avg_best_idx!r}"
-        )
-    if not (isinstance(shrink_coef, (int, float)) and math.isfinite(shrink_coef) and shrink_coef >= 0):
-        raise InvalidArgumentError(f"anneal.suggest: shrink_coef must be a finite number >= 0, got {shrink_coef!r}")
+    check_option("anneal.suggest", "avg_best_idx", avg_best_idx, low=1.0)
+    check_option("anneal.suggest", "shrink_coef", shrink_coef, low=0.0)
     if not isinstance(success_rule, bool):
         raise InvalidArgumentError(f"anneal.suggest: success_rule must be True or False, got {success_rule!r}")
     rng = np.random.default_rng(seed)

@@ -87,6 +87,20 @@ def read_quietly(path: Path) -> J.JournalContents | None:
         return J.read_journal(path)
 
 
+def audit(path: Path, seen: dict[int, Any], lost: set[int]) -> None:
+    """After a kill: add to ``lost`` every trial seen finished before that the file no longer
+    holds as finished with the same loss, then add the file's finished trials to ``seen``."""
+    contents = read_quietly(path)
+    records = {} if contents is None else {r["tid"]: r for r in contents.records}
+    for tid, loss in seen.items():
+        record = records.get(tid)
+        if record is None or record["state"] != "DONE" or record["result"].get("loss") != loss:
+            lost.add(tid)
+    for tid, record in records.items():
+        if record["state"] == "DONE":
+            seen.setdefault(tid, record["result"]["loss"])
+
+
 def tpe_available() -> bool:
     try:
         import sparktune.tpe  # noqa: F401

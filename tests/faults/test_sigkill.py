@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from faultlib import Child, read_quietly, tpe_available
+from faultlib import Child, audit, read_quietly, tpe_available
 
 #: Kills per scenario; the three scenarios give 36 (24 without tpe), above the target of 20.
 KILLS = 12
@@ -64,15 +64,7 @@ def test_sigkill_at_random_points_loses_no_trial_and_resumes_exactly(
             child.proc.send_signal(signal.SIGKILL)
             kills += 1
         child.proc.wait()
-        contents = read_quietly(path)
-        records = {} if contents is None else {r["tid"]: r for r in contents.records}
-        for tid, loss in seen_done.items():
-            record = records.get(tid)
-            if record is None or record["state"] != "DONE" or record["result"].get("loss") != loss:
-                lost.add(tid)
-        for tid, record in records.items():
-            if record["state"] == "DONE":
-                seen_done.setdefault(tid, record["result"]["loss"])
+        audit(path, seen_done, lost)
         progress.append(len(seen_done))
 
     child_factory(path, n_trials, algo, 0.0).finish()  # the rerun that completes the job

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from faultlib import CHILD_SPARK, Child, Standalone, read_quietly
+from faultlib import CHILD_SPARK, Child, Standalone, audit, read_quietly
 
 pytestmark = pytest.mark.spark
 
@@ -48,15 +48,7 @@ def test_sparktrials_driver_sigkill_loses_nothing_and_the_rerun_completes(
         child = child_factory(path, n, "run", script=CHILD_SPARK)
         child.wait_for("finished", lambda k: k >= target)  # noqa: B023 - used at once, in this iteration
         child.kill_driver()
-        contents = read_quietly(path)
-        records = {} if contents is None else {r["tid"]: r for r in contents.records}
-        for tid, loss in seen.items():
-            r = records.get(tid)
-            if r is None or r["state"] != "DONE" or r["result"].get("loss") != loss:
-                lost.add(tid)
-        for tid, r in records.items():
-            if r["state"] == "DONE":
-                seen.setdefault(tid, r["result"]["loss"])
+        audit(path, seen, lost)
         progress.append(len(seen))
     events = child_factory(path, n, "run", script=CHILD_SPARK).finish()
     assert events[-1] == {"done": n}

@@ -471,12 +471,8 @@ def compress(weights: np.ndarray, max_components: int) -> tuple[np.ndarray, np.n
     cum = np.cumsum(weights)
     total = cum[-1]
     picks = np.searchsorted(cum, (np.arange(max_components) + 0.5) * (total / max_components))
-    np.minimum(picks, m - 1, out=picks)
-    new = np.ones(max_components, dtype=bool)  # picks are sorted: duplicates are neighbours
-    np.not_equal(picks[1:], picks[:-1], out=new[1:])
-    first = np.flatnonzero(new)
-    counts = np.diff(np.append(first, max_components))
-    return picks[first], counts * (total / max_components)
+    rows, counts = np.unique(np.minimum(picks, m - 1), return_counts=True)
+    return rows, counts * (total / max_components)
 
 
 def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims: Dims) -> np.ndarray:

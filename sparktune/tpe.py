@@ -297,7 +297,7 @@ def suggest(
     # pending trials join the above group as liars.
     plan = _plan(space, bool(multivariate))
     dims = plan.dims
-    below, above = _split(view, plan, gamma, split, forget, branch_gamma, constant_liar)
+    below, above = _split(view, ok, plan, gamma, split, forget, branch_gamma, constant_liar)
     b_rows = np.flatnonzero(below.any(axis=1))
     a_rows = np.flatnonzero(above.any(axis=1))
     keep, a_weights = _above_kernels(len(a_rows), forget, int(max_components))
@@ -337,6 +337,7 @@ def _above_kernels(n: int, forget: int, max_components: int) -> tuple[np.ndarray
 
 def _split(
     view: HistoryView,
+    ok: np.ndarray,
     plan: _Plan,
     gamma: float,
     split: str,
@@ -344,9 +345,10 @@ def _split(
     branch_gamma: float | None,
     constant_liar: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(n, groups)`` masks of the rows in each condition group's below and above sets."""
+    """``(n, groups)`` masks of the rows in each condition group's below and above sets (``ok``:
+    the rows that finished with a loss)."""
     act = ~np.isnan(_matrix(view, plan.group_anchors))
-    ok_act = act & view.ok[:, None]
+    ok_act = act & ok[:, None]
     n_below = []
     for gi, m in enumerate(np.count_nonzero(ok_act, axis=0).tolist()):
         if plan.branching[gi] and branch_gamma is not None:

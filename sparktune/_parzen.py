@@ -51,7 +51,6 @@ __all__ = [
     "log_mass",
     "sample",
     "select",
-    "logsumexp",
 ]
 
 #: Lower bandwidth clip is ``prior_sigma / min(MAGIC_CLIP_CAP, 1 + n)`` (Hyperopt's constant).
@@ -190,13 +189,13 @@ def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.
             row_wide = np.count_nonzero(wide.reshape(len(weights), shape[-1]), axis=1)
             mostly_wide = int(row_wide @ weights) * 2 > int(weights.sum()) * shape[-1]
         if mostly_wide:
-            # Mostly wide cells: exact everywhere, in place.
+            # Mostly wide cells: exact everywhere, both ends in one pass over a stacked buffer.
             same = (ta >= 0) | (tb <= 0)
-            qa, qb, t = _buffer("qa", shape), _buffer("qb", shape), _buffer("t", shape)
-            np.abs(ta, out=ta)
-            np.abs(tb, out=tb)
-            _upper_tail_into(ta, qa, t)
-            _upper_tail_into(tb, qb, t)
+            ends, q, t = _buffer("ends", (2, *shape)), _buffer("q", (2, *shape)), _buffer("t", (2, *shape))
+            np.abs(ta, out=ends[0])
+            np.abs(tb, out=ends[1])
+            _upper_tail_into(ends, q, t)
+            qa, qb = q[0], q[1]
             np.subtract(qa, qb, out=ta)
             np.abs(ta, out=ta)
             np.add(qa, qb, out=tb)
@@ -224,23 +223,6 @@ def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.
             tb[wide] = exact
         np.log(tb, out=out)
         out[width <= 0] = -np.inf
-
-
-def logsumexp(a: np.ndarray, axis: int, overwrite: bool = False) -> np.ndarray:
-    """``log(sum(exp(a), axis))``, ``-inf`` where every term is ``-inf``; ``overwrite`` lets it
-    use ``a`` as scratch space. Terms below ``exp(-700)`` times the largest are negligible and
-    counted as that (see ``_EXP_FLOOR``)."""
-    top = np.max(a, axis=axis, keepdims=True)
-    empty = np.isneginf(top)
-    top[~np.isfinite(top)] = 0.0
-    work = a if overwrite else a.copy()
-    work -= top
-    np.maximum(work, _EXP_FLOOR, out=work)
-    np.exp(work, out=work)
-    out = np.log(np.sum(work, axis=axis))
-    out += np.squeeze(top, axis=axis)
-    out[np.squeeze(empty, axis=axis)] = -np.inf
-    return out
 
 
 # ----------------------------------------------------------------------------- columns
@@ -471,8 +453,13 @@ def compress(weights: np.ndarray, max_components: int) -> tuple[np.ndarray, np.n
     cum = np.cumsum(weights)
     total = cum[-1]
     picks = np.searchsorted(cum, (np.arange(max_components) + 0.5) * (total / max_components))
-    rows, counts = np.unique(np.minimum(picks, m - 1), return_counts=True)
-    return rows, counts * (total / max_components)
+    np.minimum(picks, m - 1, out=picks)
+    # picks is non-decreasing: each run of equal picks is one kept row (np.unique would sort).
+    first = np.ones(max_components, dtype=bool)
+    np.not_equal(picks[1:], picks[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(starts, append=max_components)
+    return picks[starts], counts * (total / max_components)
 
 
 def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims: Dims) -> np.ndarray:
@@ -484,13 +471,14 @@ def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims
     m, d = pts.shape
     keys = pts.T
     order = np.lexsort((keys, np.broadcast_to(part, keys.shape)))  # (d, m): by part, then value; NaN last
-    ranked = np.take_along_axis(keys, order, axis=1)
+    order += np.arange(0, d * m, m)[:, None]  # flat indices (take_along_axis costs more)
+    ranked = np.take(keys, order)
     gaps = np.full((d, m + 1), np.nan)
     np.subtract(ranked[:, 1:], ranked[:, :-1], out=gaps[:, 1:m])
     gaps[:, starts[1:]] = np.nan  # no neighbours across parts
     # Sorted entry i has its left gap at i and its right gap at i + 1.
     out = np.empty((d, m))
-    np.put_along_axis(out, order, np.fmax(gaps[:, :m], gaps[:, 1:]), axis=1)
+    np.put(out, order, np.fmax(gaps[:, :m], gaps[:, 1:]))
     count = np.add.reduceat(~np.isnan(pts), starts, axis=0) - 1  # (parts, d); the prior excluded
     low = dims.prior_sigma / np.minimum(MAGIC_CLIP_CAP, 1.0 + count)
     return np.clip(out.T, low[part], dims.prior_sigma)
@@ -549,7 +537,10 @@ def fit(
     with np.errstate(divide="ignore"):
         log_w = np.log(w / total[part])
     inv = 1.0 / sigmas
-    log_norm = log_mass((dims.lo - mus) * inv, (dims.hi - mus) * inv)
+    # Every kernel is at most as wide as its bounds (sigma <= prior_sigma), so all cells are
+    # wide and the mass inside is exact: log_mass without its narrow-cell branch.
+    with np.errstate(divide="ignore"):
+        log_norm = np.log(_exact_mass((dims.lo - mus) * inv, (dims.hi - mus) * inv))
     return Mixture(mus=mus, sigmas=sigmas, log_norm=log_norm, cats=c, log_w=log_w, ends=tuple(ends.tolist()))
 
 
@@ -713,9 +704,23 @@ def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
     else:
         per_block = kernels
     per_block += mix.columns.log_w[:, None, :]
-    out = np.empty((len(mix.ends), kernels.shape[1], nb))
-    for s, (first, end) in enumerate(zip(mix.starts, mix.ends, strict=True)):
-        out[s] = logsumexp(per_block[:, :, first:end], axis=2, overwrite=True).T
+    return _part_logsumexp(per_block, mix.starts, mix.ends).transpose(2, 1, 0)
+
+
+def _part_logsumexp(a: np.ndarray, starts: tuple[int, ...], ends: tuple[int, ...]) -> np.ndarray:
+    """``log(sum(exp(a)))`` over each part's slice ``[start, end)`` of the last axis of ``a``, all
+    parts in one pass: ``(..., parts)``, ``-inf`` where every term is ``-inf``; ``a`` is
+    overwritten. Terms below ``exp(-700)`` times a part's largest count as that (``_EXP_FLOOR``)."""
+    top = np.maximum.reduceat(a, starts, axis=-1)
+    empty = np.isneginf(top)
+    top[~np.isfinite(top)] = 0.0
+    for s, (first, end) in enumerate(zip(starts, ends, strict=True)):
+        a[..., first:end] -= top[..., s : s + 1]
+    np.maximum(a, _EXP_FLOOR, out=a)
+    np.exp(a, out=a)
+    out = np.log(np.add.reduceat(a, starts, axis=-1))
+    out += top
+    out[empty] = -np.inf
     return out
 
 

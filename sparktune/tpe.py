@@ -298,15 +298,15 @@ def suggest(
     plan = _plan(space, bool(multivariate))
     dims = plan.dims
     below, above = _split(view, ok, plan, gamma, split, forget, branch_gamma, constant_liar)
-    b_rows = np.flatnonzero(below.any(axis=1))
-    a_rows = np.flatnonzero(above.any(axis=1))
+    b_rows = np.flatnonzero(below.any(axis=0))
+    a_rows = np.flatnonzero(above.any(axis=0))
     keep, a_weights = _above_kernels(len(a_rows), forget, int(max_components))
     a_rows = a_rows[keep]
 
     # One mixture of two parts: l (the below rows) and g (the above rows and, for a batch, the
     # points proposed so far in it).
     z, cats = _observations(view, plan, np.concatenate([b_rows, a_rows]))
-    active = np.concatenate([below[b_rows], above[a_rows]])[:, plan.block_group]
+    active = np.concatenate([below[:, b_rows], above[:, a_rows]], axis=1)[plan.block_group].T
     weights = np.concatenate([_parzen.forgetting_weights(len(b_rows), forget), a_weights])
     prior = float(prior_weight) * plan.prior_scale
     out: dict[str, np.ndarray] = {label: np.full(k, np.nan) for label in space.labels}
@@ -345,12 +345,13 @@ def _split(
     branch_gamma: float | None,
     constant_liar: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(n, groups)`` masks of the rows in each condition group's below and above sets (``ok``:
-    the rows that finished with a loss)."""
-    act = ~np.isnan(_matrix(view, plan.group_anchors))
-    ok_act = act & ok[:, None]
+    """``(groups, n)`` masks of the rows in each condition group's below and above sets (``ok``:
+    the rows that finished with a loss). Groups come first so that every operation runs along
+    contiguous rows of trials."""
+    act = ~np.isnan(_matrix(view, plan.group_anchors).T)
+    ok_act = act & ok
     n_below = []
-    for gi, m in enumerate(np.count_nonzero(ok_act, axis=0).tolist()):
+    for gi, m in enumerate(np.count_nonzero(ok_act, axis=1).tolist()):
         if plan.branching[gi] and branch_gamma is not None:
             # A group that chooses between branches keeps Hyperopt's small below set, so that
             # one good trial in a rarely tried branch is enough to pull the search there.
@@ -360,12 +361,12 @@ def _split(
         n_below.append(max(1, min(nb, forget or m)))
     # Rank rows by loss (unfinished ones last, ties by age); each group's best are its below set.
     order = np.argsort(view.losses, kind="stable")
-    ranked = ok_act[order]
+    ranked = ok_act[:, order]
     below = np.empty_like(ok_act)
-    below[order] = ranked & (np.cumsum(ranked, axis=0) <= np.array(n_below))
+    below[:, order] = ranked & (np.cumsum(ranked, axis=1) <= np.array(n_below)[:, None])
     above = ok_act & ~below
     if constant_liar:
-        above |= act & view.pending[:, None]
+        above |= act & view.pending
     return below, above
 
 
@@ -392,9 +393,13 @@ def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.
 
 
 def _matrix(view: HistoryView, labels: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
-    """The columns ``labels`` (all rows, or ``rows``) as one ``(rows, len(labels))`` array; a
-    space may have no parameters at all."""
-    out = np.empty((view.n if rows is None else len(rows), len(labels)))
+    """The columns ``labels`` (all rows, or ``rows``) as one ``(rows, len(labels))`` array (a
+    transposed view of a contiguous ``(len(labels), rows)`` one); a space may have no parameters
+    at all."""
+    out = np.empty((len(labels), view.n if rows is None else len(rows)))
     for i, label in enumerate(labels):
-        out[:, i] = view.column(label) if rows is None else view.column(label)[rows]
-    return out
+        if rows is None:
+            out[i] = view.column(label)
+        else:
+            np.take(view.column(label), rows, out=out[i])
+    return out.T

@@ -226,6 +226,19 @@ def test_compress_keeps_total_weight_and_bounds_size() -> None:
     assert list(same) == list(range(10)) and list(kept) == [1.0] * 10
 
 
+def test_compress_merges_repeated_picks_into_counts() -> None:
+    # Systematic resampling of 5 weights (total 6) into 3 kernels of weight 2 picks rows 2, 4, 4:
+    # the heavy row is kept once with the weight of both picks, the light ones are dropped.
+    rows, weights = P.compress(np.array([0.25, 0.25, 0.5, 1.0, 4.0]), 3)
+    assert list(rows) == [2, 4] and list(weights) == pytest.approx([2.0, 4.0])
+
+
+def test_part_logsumexp_reduces_each_part_and_keeps_empty_parts() -> None:
+    a = np.array([[0.0, np.log(3.0), -np.inf, -np.inf, 1000.0, 1000.0]])
+    out = P._part_logsumexp(a.copy(), (0, 2, 4), (2, 4, 6))
+    assert out[0] == pytest.approx([np.log(4.0), -np.inf, 1000.0 + np.log(2.0)])
+
+
 def test_forgetting_weights_ramp_old_observations() -> None:
     w = P.forgetting_weights(30, 25)
     assert w[-25:] == pytest.approx(np.ones(25)) and w[0] == pytest.approx(1 / 30) and np.all(np.diff(w) >= 0)

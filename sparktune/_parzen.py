@@ -511,28 +511,32 @@ def fit(
     part = np.repeat(np.arange(nparts), count)
     ends = np.cumsum(count)
     starts = ends - count
-    obs = np.ones(n + nparts, dtype=bool)
-    obs[ends - 1] = False  # each part's last component is its prior
+    priors = ends - 1  # each part's last component is its prior
+    # Observation rows: part s's observations go to rows [starts[s], priors[s]) (slices are much
+    # cheaper than boolean masks here).
+    cuts = [(int(a), int(b), int(a) - i) for i, (a, b) in enumerate(zip(starts, priors, strict=True))]
     act = np.ones((n + nparts, nb), dtype=bool)
-    act[obs] = active
-    col_act = act[:, dims.block[:nn]]
-
     pts = np.empty((n + nparts, nn))
-    pts[obs] = z
-    pts[~obs] = dims.prior_mu
+    for a, b, src in cuts:
+        act[a:b] = active[src : src + b - a]
+        pts[a:b] = z[src : src + b - a]
+    pts[priors] = dims.prior_mu
+    col_act = act[:, dims.block[:nn]]
     pts[~col_act] = np.nan
     sigmas = _adaptive_sigmas(pts, part, starts, dims)
-    sigmas[~obs] = dims.prior_sigma
+    sigmas[priors] = dims.prior_sigma
     np.copyto(sigmas, dims.prior_sigma, where=~col_act)
     mus = np.where(col_act, pts, dims.prior_mu)
 
     c = np.full((n + nparts, dims.n_categorical), -1, dtype=np.int64)
-    c[obs] = np.where(active[:, dims.block[nn:]], cats, -1)
-
     w = np.zeros((n + nparts, nb))
-    w[obs] = np.where(active, np.asarray(weights, dtype=float)[:, None], 0.0)
+    obs_cats = np.where(active[:, dims.block[nn:]], cats, -1)
+    obs_w = np.where(active, np.asarray(weights, dtype=float)[:, None], 0.0)
+    for a, b, src in cuts:
+        c[a:b] = obs_cats[src : src + b - a]
+        w[a:b] = obs_w[src : src + b - a]
     has_obs = np.add.reduceat(w, starts, axis=0) > 0  # (parts, nb); priors still weigh 0
-    w[~obs] = np.where(has_obs, prior_weight, 1.0)
+    w[priors] = np.where(has_obs, prior_weight, 1.0)
     total = np.add.reduceat(w, starts, axis=0)
     with np.errstate(divide="ignore"):
         log_w = np.log(w / total[part])

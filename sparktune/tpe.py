@@ -358,12 +358,14 @@ def _split(
             nb = math.ceil(float(branch_gamma) * math.sqrt(m))
         else:
             nb = math.ceil(gamma * (math.sqrt(m) if split == "sqrt" else m))
-        n_below.append(max(1, min(nb, forget or m)))
-    # Rank rows by loss (unfinished ones last, ties by age); each group's best are its below set.
+        n_below.append(max(1, min(nb, forget or m, m)))
+    # Rank rows by loss (unfinished ones last, ties by age); each group's best are its below
+    # set: its rows ranked no later than the one where its running count reaches its size.
     order = np.argsort(view.losses, kind="stable")
-    ranked = ok_act[:, order]
-    below = np.empty_like(ok_act)
-    below[:, order] = ranked & (np.cumsum(ranked, axis=1) <= np.array(n_below)[:, None])
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    reached = np.cumsum(ok_act[:, order], axis=1) >= np.array(n_below)[:, None]
+    below = ok_act & (rank <= np.argmax(reached, axis=1)[:, None])
     above = ok_act & ~below
     if constant_liar:
         above |= act & view.pending

@@ -263,3 +263,23 @@ def test_space_without_parameters_runs_past_startup() -> None:
     trials = Trials()
     best = fmin(lambda c: 1.0, {"a": 1}, algo=tpe.suggest, max_evals=15, trials=trials, show_progressbar=False)
     assert best == {} and len(trials) == 15
+
+
+def test_split_takes_each_groups_best_and_caps_the_below_set_at_the_group() -> None:
+    space = {"root": hp.choice("root", [{"a": hp.uniform("a", 0, 1)}, {"b": hp.uniform("b", 0, 1)}])}
+    domain = Domain(lambda p: 0.0, space)
+    trials = Trials()
+    # Branch a in rows 0-5, branch b in rows 6-7; losses make row 7 the best overall.
+    points = [{"root": 0, "a": x / 10} for x in range(6)] + [{"root": 1, "b": 0.5}, {"root": 1, "b": 0.6}]
+    _finished(trials, points, [0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.9, 0.05])
+    (tid,) = trials.new_trial_ids(1)
+    trials._add(Trial(tid=tid, vals={"root": 0, "a": 0.9}, state=TrialState.RUNNING))
+    plan = tpe._plan(domain.space, True)
+    view = trials.history()
+    groups = [plan.group_anchors.index(label) for label in ("root", "a", "b")]
+    below, above = tpe._split(view, view.ok, plan, 0.25, "linear", 25, 50.0, True)
+    root, a, b = (np.flatnonzero(below[g]).tolist() for g in groups)
+    assert root == list(range(8))  # branch_gamma 50 asks for more rows than the group has: all of them
+    assert a == [4, 5] and b == [7]  # ceil(0.25 * 6) = 2 best of branch a, ceil(0.25 * 2) = 1 of b
+    assert np.flatnonzero(above[groups[1]]).tolist() == [0, 1, 2, 3, 8]  # the running trial is a liar
+    assert np.flatnonzero(above[groups[2]]).tolist() == [6]

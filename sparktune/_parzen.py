@@ -722,7 +722,12 @@ def _part_logsumexp(a: np.ndarray, starts: tuple[int, ...], ends: tuple[int, ...
         a[..., first:end] -= top[..., s : s + 1]
     np.maximum(a, _EXP_FLOOR, out=a)
     np.exp(a, out=a)
-    out = np.log(np.add.reduceat(a, starts, axis=-1))
+    # Sums part by part: np.add.reduceat adds in another order than np.sum (pairwise), and a last
+    # bit of difference can change which candidate wins.
+    out = np.empty(top.shape)
+    for s, (first, end) in enumerate(zip(starts, ends, strict=True)):
+        np.sum(a[..., first:end], axis=-1, out=out[..., s])
+    np.log(out, out=out)
     out += top
     out[empty] = -np.inf
     return out

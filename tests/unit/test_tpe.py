@@ -136,6 +136,21 @@ def test_constant_liar_spreads_a_batch_more_than_without() -> None:
     assert distinct(True) > distinct(False)
 
 
+def test_lighter_liars_spread_a_batch_less() -> None:
+    space = {"k": hp.randint("k", 30)}
+    trials = _run(lambda p: abs(p["k"] - 12), space, 40, 3)
+    domain = Domain(lambda p: 0.0, space)
+
+    def distinct(weight: float) -> int:
+        total = 0
+        for seed in range(5):
+            docs = tpe.suggest(list(range(40, 48)), domain, trials, seed, liar_weight=weight)
+            total += len({d["misc"]["vals"]["k"][0] for d in docs})
+        return total
+
+    assert distinct(1e-3) < distinct(1.0) <= distinct(4.0)
+
+
 def test_startup_counts_finished_trials_not_queued_ones() -> None:
     space = {"x": hp.uniform("x", 0, 1)}
     domain = Domain(lambda p: 0.0, space)
@@ -156,7 +171,8 @@ def test_hyperopt_options_through_partial_and_bad_values() -> None:
     assert len(trials) == 25
     domain = Domain(lambda p: 0.0, hp.uniform("x", 0, 1))
     for bad in ({"gamma": 0}, {"gamma": 1.5}, {"n_EI_candidates": 0}, {"n_startup_jobs": 2.5},
-                {"prior_weight": -1}, {"split": "cube"}, {"max_components": 0}):  # fmt: skip
+                {"prior_weight": -1}, {"split": "cube"}, {"max_components": 0}, {"liar_weight": 0},
+                {"liar_weight": True}):  # fmt: skip
         with pytest.raises(InvalidArgumentError, match=next(iter(bad))):
             tpe.suggest([0], domain, trials, 0, **bad)
 

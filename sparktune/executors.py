@@ -4,8 +4,9 @@
 returns events (:class:`Started`, :class:`Completion`) as they happen. An executor never decides
 what to run next or when to stop; it only runs what it is given and reports back.
 
-:class:`SerialExecutor` runs trials one at a time on a worker thread, so that the driver can
-stop waiting at a deadline or on Ctrl-C and the running trial can be interrupted.
+:class:`SerialExecutor` runs trials one at a time: on the caller's thread when the driver waits
+without a deadline, else on a worker thread, so that the driver can stop waiting at the deadline
+and the running trial can be interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ctypes
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -94,35 +96,57 @@ def drain(events: queue.SimpleQueue[Any], timeout: float | None) -> list[Any]:
 
 
 class SerialExecutor:
-    """Runs trials one after another on a worker thread of this process.
+    """Runs trials one after another in this process.
 
     ``max_queue_len`` trials may be handed out at once (Hyperopt's meaning: the algorithm
-    proposes that many before any result comes back). Cancelling the running trial raises
-    :class:`~sparktune.exceptions.TrialCancelled` inside it at its next Python instruction; a
-    trial blocked in native code finishes in the background and its result is discarded.
+    proposes that many before any result comes back). ``wait(None)`` (no deadline) runs the next
+    trial on the caller's thread, as Hyperopt does: Ctrl-C reaches the objective directly, and no
+    thread hand-off is paid per trial. ``wait(seconds)`` hands trials to a worker thread (started
+    then), so the caller regains control at the deadline; cancelling the running trial there
+    raises :class:`~sparktune.exceptions.TrialCancelled` inside it at its next Python
+    instruction, and a trial blocked in native code finishes in the background, its result
+    discarded.
     """
 
     def __init__(self, domain: Domain, *, max_queue_len: int = 1) -> None:
         self._domain = domain
         self._capacity = max(1, int(max_queue_len))
+        self._pending: deque[TrialTask] = deque()  # submitted, not yet given to anyone
         self._tasks: queue.SimpleQueue[TrialTask | None] = queue.SimpleQueue()
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._cancelled: set[int] = set()
         self._guard = threading.Lock()
         self._current: int | None = None
         self._cancel_all = False
-        self._thread = threading.Thread(target=self._work, name="sparktune-trial", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def capacity(self) -> int:
         return self._capacity
 
     def submit(self, tasks: Sequence[TrialTask]) -> None:
-        for task in tasks:
-            self._tasks.put(task)
+        self._pending.extend(tasks)
 
     def wait(self, timeout: float | None) -> list[Event]:
+        if timeout is None and self._thread is None:
+            while self._pending:
+                events = self._run_inline(self._pending.popleft())
+                if events:
+                    return events
+            return []
+        # A deadline: from now on every trial runs on the worker thread, in submission order.
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="sparktune-trial", daemon=True)
+            self._thread.start()
+        while self._pending:
+            self._tasks.put(self._pending.popleft())
         return drain(self._events, timeout)
+
+    def _run_inline(self, task: TrialTask) -> list[Event]:
+        if self._cancel_all or task.tid in self._cancelled:
+            return []
+        start = time.time()
+        outcome = self._domain.evaluate(task.vals)
+        return [Started(task.tid, start, "local"), Completion(task.tid, outcome, start, time.time(), "local")]
 
     def cancel(self, tids: Iterable[int] | None = None) -> None:
         with self._guard:
@@ -132,11 +156,12 @@ class SerialExecutor:
             else:
                 targets = set(tids)
             self._cancelled |= targets
-            if self._current is not None and self._current in self._cancelled:
+            if self._current is not None and self._current in self._cancelled and self._thread is not None:
                 _raise_in_thread(self._thread, TrialCancelled)
 
     def close(self) -> None:
         self.cancel()
+        self._pending.clear()
         self._tasks.put(None)
 
     def _work(self) -> None:

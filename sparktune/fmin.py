@@ -292,6 +292,7 @@ class _Loop:
 
     def run(self, bar: Any) -> None:
         failed = 0
+        silent = getattr(bar, "silent", False)
         try:
             while True:
                 self._fill()
@@ -303,15 +304,17 @@ class _Loop:
                     if isinstance(event, Started):
                         if event.tid in self.in_flight:
                             self.trials._mark_running(event.tid, event.worker)
-                            bar.postfix = self._postfix(failed)
-                            bar.update(0)
+                            if not silent:
+                                bar.postfix = self._postfix(failed)
+                                bar.update(0)
                         continue
                     if not isinstance(event, Completion) or event.tid not in self.in_flight:
                         continue  # a late result of a cancelled trial
                     self.in_flight.discard(event.tid)
                     record = self.trials._record_outcome(event.tid, event.outcome, event.worker)
                     failed += record.loss is None
-                    bar.postfix = self._postfix(failed)
+                    if not silent:
+                        bar.postfix = self._postfix(failed)
                     bar.update(1)
                     if event.outcome.exception is not None and not self.catch:
                         self._stop("objective raised")

@@ -61,6 +61,7 @@ def postfix(best_loss: float | None, running: int = 0, failed: int = 0) -> str:
 
 class _Silent:
     postfix = ""
+    silent = True  # fmin skips computing postfix text nobody reads
 
     def update(self, n: int = 1) -> None:
         pass

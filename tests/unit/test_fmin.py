@@ -107,6 +107,20 @@ def test_timeout_stops_a_running_trial() -> None:
     assert best == trials.argmin
 
 
+def test_trials_run_on_the_calling_thread_without_a_timeout_and_on_a_worker_with_one() -> None:
+    seen: list[str] = []
+
+    def record(x: float) -> float:
+        seen.append(threading.current_thread().name)
+        return x
+
+    run(fn=record, max_evals=3, trials=Trials(), max_queue_len=2)
+    assert seen == [threading.current_thread().name] * 3  # as Hyperopt: Ctrl-C reaches the objective
+    seen.clear()
+    run(fn=record, max_evals=3, trials=Trials(), timeout=60)
+    assert seen == ["sparktune-trial"] * 3  # the driver must be free to stop at the deadline
+
+
 def test_timeout_with_no_finished_trial_raises_all_failed() -> None:
     with pytest.raises(AllTrialsFailed, match="TrialCancelled"):
         run(fn=lambda x: time.sleep(0.3) or x, max_evals=10, timeout=0.05)

@@ -60,6 +60,8 @@ _NARROW_CELL = 0.5
 #: Rounds of rejection sampling for truncated kernels. A kernel centre always lies inside its
 #: bounds, so each round accepts at least half of the draws; 60 rounds leave ~1e-18 unaccepted.
 _REJECTION_ROUNDS = 60
+#: Rejected draws up to which the remaining rounds use scalar draws (cheaper than array calls).
+_FEW_REJECTED = 8
 #: Exponents are floored here before ``np.exp``: numpy's vectorised ``exp`` drops to a scalar path
 #: 10-100 times slower for arguments whose result underflows (below about -708), which made
 #: far-tail kernels the bulk of a suggestion's cost. ``exp(-700)`` is ~1e-304: a term that small
@@ -573,13 +575,15 @@ def sample(
         lo, hi = np.broadcast_to(dims.lo, z.shape).ravel(), np.broadcast_to(dims.hi, z.shape).ravel()
         flat = z.ravel()
         bad = np.flatnonzero((flat < lo) | (flat > hi))
-        for _ in range(_REJECTION_ROUNDS):
-            if not bad.size:
-                break
+        rounds = 0
+        while bad.size > _FEW_REJECTED and rounds < _REJECTION_ROUNDS:
             # Redraw the rejected entries in row-major order; only those can still be out.
             redrawn = rng.normal(mu.ravel()[bad], sig.ravel()[bad])
             flat[bad] = redrawn
             bad = bad[(redrawn < lo[bad]) | (redrawn > hi[bad])]
+            rounds += 1
+        if bad.size:
+            _redraw_few(flat, bad, mu.ravel(), sig.ravel(), lo, hi, rng, _REJECTION_ROUNDS - rounds)
         values = dims.to_values(np.clip(z, dims.lo, dims.hi))
     nk = dims.n_categorical
     cat = np.empty((size, nk), dtype=np.int64)
@@ -592,6 +596,33 @@ def sample(
             drawn = (u2[:, :, None] >= dims.cat_cum[None, :, :]).sum(axis=2)
             cat = np.where(from_prior, drawn, cat)
     return values, cat
+
+
+def _redraw_few(
+    flat: np.ndarray,
+    bad: np.ndarray,
+    mu: np.ndarray,
+    sig: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rng: np.random.Generator,
+    rounds: int,
+) -> None:
+    """The last rounds of :func:`sample`'s rejection, for a few entries, with scalar draws: the
+    same draws in the same order as the vectorised rounds (so the same values), without a dozen
+    numpy calls per round."""
+    todo = list(zip(bad.tolist(), mu[bad].tolist(), sig[bad].tolist(), lo[bad].tolist(), hi[bad].tolist(), strict=True))
+    for _ in range(rounds):
+        left = []
+        for entry in todo:
+            i, m, s, a, b = entry
+            v = rng.normal(m, s)
+            flat[i] = v
+            if v < a or v > b:
+                left.append(entry)
+        todo = left
+        if not todo:
+            return
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,17 @@ def test_samples_respect_bounds_and_quantization() -> None:
     assert values.min() >= -2.0 and values.max() <= 3.0
 
 
+@pytest.mark.parametrize("size", [3, 40, 2000])
+def test_scalar_rejection_rounds_draw_what_array_rounds_draw(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    dims = _dims(-2.0, 3.0)
+    mix = _fit(dims, [-2.0, 3.0, 2.99])  # kernels on the bounds: about half the draws are rejected
+    runs = []
+    for few in (0, 10**9):  # array rounds only, scalar rounds only
+        monkeypatch.setattr(P, "_FEW_REJECTED", few)
+        runs.append(P.sample(mix, dims, np.random.default_rng(7), size)[0])
+    assert np.array_equal(runs[0], runs[1]) and runs[0].min() >= -2.0 and runs[0].max() <= 3.0
+
+
 def test_integer_range_samples_stay_in_range() -> None:
     dims = _dims(1.5, 19.5, q=1.0, vmin=2, vmax=19)
     mix = _fit(dims, [2.0, 19.0, 19.0])

@@ -460,8 +460,11 @@ def compress(weights: np.ndarray, max_components: int) -> tuple[np.ndarray, np.n
     first = np.ones(max_components, dtype=bool)
     np.not_equal(picks[1:], picks[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    counts = np.diff(starts, append=max_components)
-    return picks[starts], counts * (total / max_components)
+    counts = np.empty(len(starts))
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1] = max_components - starts[-1]
+    counts *= total / max_components
+    return picks[starts], counts
 
 
 def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims: Dims) -> np.ndarray:

@@ -349,10 +349,12 @@ class Dims:
         """The rounding cell ``[a, b]`` of each value in ``z``, within the bounds."""
         half = 0.5 * self.q
         a, b = values - half, values + half
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a = np.where(self.log, np.log(np.where(self.log, np.maximum(a, 0.0), 1.0)), a)
-            b = np.where(self.log, np.log(np.where(self.log, b, 1.0)), b)
-        return np.clip(a, self.lo, self.hi), np.clip(b, self.lo, self.hi)
+        logs = self._log_columns
+        if len(logs):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a[..., logs] = np.log(np.maximum(a[..., logs], 0.0))
+                b[..., logs] = np.log(b[..., logs])
+        return np.clip(a, self.lo, self.hi, out=a), np.clip(b, self.lo, self.hi, out=b)
 
 
 def _subdims(dims: Dims, mask: np.ndarray) -> Dims:
@@ -545,12 +547,32 @@ def fit(
     total = np.add.reduceat(w, starts, axis=0)
     with np.errstate(divide="ignore"):
         log_w = np.log(w / total[part])
-    inv = 1.0 / sigmas
-    # Every kernel is at most as wide as its bounds (sigma <= prior_sigma), so all cells are
-    # wide and the mass inside is exact: log_mass without its narrow-cell branch.
-    with np.errstate(divide="ignore"):
-        log_norm = np.log(_exact_mass((dims.lo - mus) * inv, (dims.hi - mus) * inv))
+    log_norm = _log_inside(dims, mus, 1.0 / sigmas)
     return Mixture(mus=mus, sigmas=sigmas, log_norm=log_norm, cats=c, log_w=log_w, ends=tuple(ends.tolist()))
+
+
+def _log_inside(dims: Dims, mus: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """Log mass inside the bounds of the kernels ``(mus, 1 / inv)``, ``(m, n_numeric)``: the
+    arithmetic of :func:`_exact_mass` (every kernel is at most as wide as its bounds, since
+    ``sigma <= prior_sigma``, so no cell is narrow), in place on one stacked buffer."""
+    ends = np.empty((2, *mus.shape))
+    a, b = ends
+    np.subtract(dims.lo, mus, out=a)
+    a *= inv
+    np.subtract(dims.hi, mus, out=b)
+    b *= inv
+    same = (a >= 0) | (b <= 0)
+    np.abs(ends, out=ends)
+    q = np.empty_like(ends)
+    _upper_tail_into(ends, q, np.empty_like(ends))
+    qa, qb = q
+    np.subtract(1.0, qa, out=a)
+    a -= qb
+    np.subtract(qa, qb, out=b)
+    np.abs(b, out=b)
+    np.copyto(a, b, where=same)
+    with np.errstate(divide="ignore"):
+        return np.log(a, out=a)
 
 
 def sample(
@@ -706,15 +728,16 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     distinct (column, value) its column and a row holding it, then ``(k, C)`` indices of every
     entry among them, and how many entries each stands for."""
     n, k = values.shape
-    order = np.argsort(values, axis=0, kind="stable")
-    ranked = np.take_along_axis(values, order, axis=0).T  # (k, C)
+    order = np.argsort(values, axis=0, kind="stable").T  # (k, C)
+    columns = np.arange(k)[:, None]
+    ranked = values.T[columns, order]
     new = np.ones((k, n), dtype=bool)
     np.not_equal(ranked[:, 1:], ranked[:, :-1], out=new[:, 1:])
-    ids = np.cumsum(new.ravel()) - 1
+    flat_new = new.ravel()
+    ids = np.cumsum(flat_new) - 1
     inverse = np.empty((k, n), dtype=np.int64)
-    inverse[np.arange(k)[:, None], order.T] = ids.reshape(k, n)
-    col = np.repeat(np.arange(k), np.count_nonzero(new, axis=1))
-    return col, order.T[new], inverse, np.bincount(ids)
+    inverse[columns, order] = ids.reshape(k, n)
+    return np.flatnonzero(flat_new) // n, order[new], inverse, np.bincount(ids)
 
 
 def _category_table(mix: Mixture, dims: Dims) -> np.ndarray:

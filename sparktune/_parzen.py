@@ -277,6 +277,11 @@ class Dims:
         return np.argsort(self.block, kind="stable")
 
     @functools.cached_property
+    def in_block_order(self) -> bool:
+        """Whether the columns are already sorted by block (one block, say)."""
+        return bool(np.all(self.block_order == np.arange(len(self.block))))
+
+    @functools.cached_property
     def block_bounds(self) -> tuple[int, ...]:
         """Where each block starts in :attr:`block_order`, and the number of columns at the end."""
         starts = np.searchsorted(self.block[self.block_order], np.arange(self.n_blocks))
@@ -587,7 +592,9 @@ def sample(
     u = rng.random((size, nb))
     # The component of each draw: how many cumulative weights lie at or below it; a draw past
     # the last active component (rounding) falls back to the part's prior, always active.
-    comp = np.count_nonzero(cum[None, :, :] <= u[:, :, None], axis=2)
+    comp = np.empty((size, nb), dtype=np.intp)
+    for b in range(nb):
+        comp[:, b] = np.searchsorted(cum[b], u[:, b], side="right")
     np.minimum(comp, end - first - 1, out=comp)
     comp += first
     values = np.empty((size, nc))
@@ -597,19 +604,20 @@ def sample(
         mu = mix.mus[cc, cols]
         sig = mix.sigmas[cc, cols]
         z = rng.normal(mu, sig)
-        lo, hi = np.broadcast_to(dims.lo, z.shape).ravel(), np.broadcast_to(dims.hi, z.shape).ravel()
         flat = z.ravel()
-        bad = np.flatnonzero((flat < lo) | (flat > hi))
+        bad = np.flatnonzero((z < dims.lo) | (z > dims.hi))
         rounds = 0
         while bad.size > _FEW_REJECTED and rounds < _REJECTION_ROUNDS:
             # Redraw the rejected entries in row-major order; only those can still be out.
             redrawn = rng.normal(mu.ravel()[bad], sig.ravel()[bad])
             flat[bad] = redrawn
-            bad = bad[(redrawn < lo[bad]) | (redrawn > hi[bad])]
+            col = bad % nc
+            bad = bad[(redrawn < dims.lo[col]) | (redrawn > dims.hi[col])]
             rounds += 1
         if bad.size:
-            _redraw_few(flat, bad, mu.ravel(), sig.ravel(), lo, hi, rng, _REJECTION_ROUNDS - rounds)
-        values = dims.to_values(np.clip(z, dims.lo, dims.hi))
+            col = bad % nc
+            _redraw_few(flat, bad, mu.ravel(), sig.ravel(), dims.lo[col], dims.hi[col], rng, _REJECTION_ROUNDS - rounds)
+        values = dims.to_values(np.clip(z, dims.lo, dims.hi, out=z))
     nk = dims.n_categorical
     cat = np.empty((size, nk), dtype=np.int64)
     if nk:
@@ -633,10 +641,10 @@ def _redraw_few(
     rng: np.random.Generator,
     rounds: int,
 ) -> None:
-    """The last rounds of :func:`sample`'s rejection, for a few entries, with scalar draws: the
-    same draws in the same order as the vectorised rounds (so the same values), without a dozen
-    numpy calls per round."""
-    todo = list(zip(bad.tolist(), mu[bad].tolist(), sig[bad].tolist(), lo[bad].tolist(), hi[bad].tolist(), strict=True))
+    """The last rounds of :func:`sample`'s rejection for the few entries ``bad`` of ``flat``
+    (``lo``/``hi``: their bounds), with scalar draws: the same draws in the same order as the
+    vectorised rounds (so the same values), without a dozen numpy calls per round."""
+    todo = list(zip(bad.tolist(), mu[bad].tolist(), sig[bad].tolist(), lo.tolist(), hi.tolist(), strict=True))
     for _ in range(rounds):
         left = []
         for entry in todo:
@@ -755,7 +763,10 @@ def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
     each block at the ``C`` points whose ``kernels`` (from :func:`log_kernels`) were computed."""
     nb = dims.n_blocks
     if dims.joint:  # a block's kernel is the product of its columns' kernels
-        by_block = np.take(kernels, dims.block_order, axis=0, out=_buffer("by_block", kernels.shape))
+        if dims.in_block_order:
+            by_block = kernels
+        else:
+            by_block = np.take(kernels, dims.block_order, axis=0, out=_buffer("by_block", kernels.shape))
         per_block = _buffer("per_block", (nb, *kernels.shape[1:]))
         bounds = dims.block_bounds
         for b in range(nb):  # (np.add.reduceat along the first axis is several times slower)

@@ -108,25 +108,23 @@ def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
 # ----------------------------------------------------------------------------- normal CDF
 
 
-def _upper_tail(x: np.ndarray) -> np.ndarray:
-    """``Q(x) = 1 - Phi(x)`` of the standard normal for ``x >= 0`` (relative error < 1.2e-7)."""
-    t = 1.0 / (1.0 + x * _HALF_SQRT_HALF)
-    poly = t * _ERFC_COEFS[-1] + _ERFC_COEFS[-2]
-    for c in _ERFC_COEFS[-3::-1]:
-        poly *= t
-        poly += c
-    poly -= 0.5 * x * x
-    np.maximum(poly, _EXP_FLOOR, out=poly)
-    return 0.5 * t * np.exp(poly, out=poly)
-
-
 def _exact_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``Phi(b) - Phi(a)``, differencing upper tails on the side of zero where both ends lie, so
-    that cells far in a tail keep their relative precision."""
-    n = a.size
-    q = _upper_tail(np.abs(np.concatenate([a.ravel(), b.ravel()])))  # one pass for both ends
-    qa, qb = q[:n].reshape(a.shape), q[n:].reshape(b.shape)
-    return np.where((a >= 0) | (b <= 0), np.abs(qa - qb), 1.0 - qa - qb)
+    that cells far in a tail keep their relative precision. Both ends go through one pass of
+    :func:`_upper_tail_into` on a stacked buffer."""
+    same = (a >= 0) | (b <= 0)
+    ends = np.empty((2, *a.shape))
+    np.abs(a, out=ends[0])
+    np.abs(b, out=ends[1])
+    q = np.empty_like(ends)
+    _upper_tail_into(ends, q, np.empty_like(ends))
+    qa, qb = q
+    mass = np.subtract(1.0, qa)
+    mass -= qb
+    diff = np.subtract(qa, qb, out=ends[0])
+    np.abs(diff, out=diff)
+    np.copyto(mass, diff, where=same)
+    return mass
 
 
 def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -154,7 +152,8 @@ def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _upper_tail_into(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
-    """:func:`_upper_tail` of ``x >= 0`` into ``out``, using ``t`` as scratch."""
+    """``Q(x) = 1 - Phi(x)`` of the standard normal for ``x >= 0`` (relative error < 1.2e-7) into
+    ``out``, overwriting ``x``, with ``t`` as scratch: ``Q(x) = erfc(x / sqrt(2)) / 2``."""
     np.multiply(x, _HALF_SQRT_HALF, out=t)
     t += 1.0
     np.reciprocal(t, out=t)
@@ -557,27 +556,16 @@ def fit(
 
 
 def _log_inside(dims: Dims, mus: np.ndarray, inv: np.ndarray) -> np.ndarray:
-    """Log mass inside the bounds of the kernels ``(mus, 1 / inv)``, ``(m, n_numeric)``: the
-    arithmetic of :func:`_exact_mass` (every kernel is at most as wide as its bounds, since
-    ``sigma <= prior_sigma``, so no cell is narrow), in place on one stacked buffer."""
-    ends = np.empty((2, *mus.shape))
-    a, b = ends
-    np.subtract(dims.lo, mus, out=a)
+    """Log mass inside the bounds of the kernels ``(mus, 1 / inv)``, ``(m, n_numeric)``. Every
+    kernel is at most as wide as its bounds (``sigma <= prior_sigma``), so no cell is narrow and
+    :func:`log_mass`'s midpoint branch is never needed."""
+    a = np.subtract(dims.lo, mus)
     a *= inv
-    np.subtract(dims.hi, mus, out=b)
+    b = np.subtract(dims.hi, mus)
     b *= inv
-    same = (a >= 0) | (b <= 0)
-    np.abs(ends, out=ends)
-    q = np.empty_like(ends)
-    _upper_tail_into(ends, q, np.empty_like(ends))
-    qa, qb = q
-    np.subtract(1.0, qa, out=a)
-    a -= qb
-    np.subtract(qa, qb, out=b)
-    np.abs(b, out=b)
-    np.copyto(a, b, where=same)
+    mass = _exact_mass(a, b)
     with np.errstate(divide="ignore"):
-        return np.log(a, out=a)
+        return np.log(mass, out=mass)
 
 
 def sample(

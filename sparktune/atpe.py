@@ -20,18 +20,25 @@ ATPE then decides, for each call:
   it stalls, a wider below group, fewer candidates and less forgetting (``GAMMA_RANGE``, ...).
 - **which proposals explore and which exploit**: a share ``LOCAL_PROBABILITY_RANGE`` of the
   proposals (more while improving) has *every* parameter locked to the neighbourhood of one of
-  the best trials (picked by a geometric draw over the loss ranking, as annealing does); the
-  others are TPE's, with each *unimportant* parameter (the less important half, by rank) locked
-  with a probability that grows as its importance falls.
+  the best trials; the others are TPE's, with each *unimportant* parameter (the less important
+  half, by rank) locked with a probability that grows as its importance falls.
+- **which trial a lock is centred on**: a geometric draw (mean position ``LOCK_AVG_BEST_IDX``)
+  over the best trials *one per region* (:func:`distinct_anchors`): going down the loss ranking,
+  a trial inside the current local window of a better one is skipped. Without this, the
+  runners-up are near-copies of the best trial (earlier local proposals around it), so every
+  lock refined the same point; now a third of the local proposals continue the best trials of
+  other regions, and a run whose best region is a poor basin (a wrong arm of Rosenbrock's
+  valley) keeps a second local search going elsewhere.
 - **how tight a lock is**: a locked numeric parameter is drawn from annealing's neighbourhood
   around the good trial's value (``1 / (1 + T * LOCK_SHRINK_COEF)`` of the prior's width, ``T``
   the trials that used the parameter) times a *success factor* set by the one-fifth success
   rule replayed over the finished trials that used it: each new best widens it by
   ``exp(SUCCESS_STEP)``, every other trial narrows it by ``exp(-SUCCESS_STEP / 4)``, within
-  ``[MIN_SHRINK_FRACTION, 1]`` (``sparktune._neighbourhood.one_fifth_factor``).
-  A run that keeps improving thus keeps wide steps (no slow creep of ever smaller steps), one
-  that stops improving refines; as it stalls, the window returns (geometrically) to annealing's
-  width, so a run stuck in a poor basin (a wrong arm of Rosenbrock's valley) can leave it.
+  ``[MIN_SHRINK_FRACTION, 1]`` (``sparktune._neighbourhood.one_fifth_factor``). A run that
+  keeps improving thus keeps wide steps, one that stops improving refines. (The windows used to
+  return to annealing's width as the run stalled; traces of the runs that failed showed that
+  this did not take a run out of a poor basin, a tenth of the range being far too small for
+  that, but stopped its refinement there: a Rosenbrock run sat 120 trials without improving.)
   Choices and ``randint`` keep annealing's rule (keep the value with probability ``1 - 1 / (1 +
   T * LOCK_SHRINK_COEF)``): a step size means nothing for them. A locked choice that switches
   branch takes the options' parameters from a good trial that made the same choice (or the
@@ -45,7 +52,7 @@ liar; locking is drawn independently per proposal.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +68,15 @@ from .objective import Domain
 from .space import Kind, Space
 from .trials import Trials
 
-__all__ = ["suggest", "Settings", "settings_for", "importance", "stall", "DEFAULT_N_STARTUP_JOBS"]
+__all__ = [
+    "suggest",
+    "Settings",
+    "settings_for",
+    "importance",
+    "stall",
+    "distinct_anchors",
+    "DEFAULT_N_STARTUP_JOBS",
+]
 
 #: Random trials before modelling; fewer than TPE's 20 because locking keeps early TPE focused.
 DEFAULT_N_STARTUP_JOBS = 10
@@ -90,6 +105,8 @@ SUCCESS_STEP = 0.2
 MIN_SHRINK_FRACTION = 0.1
 #: Importance needs this many finished trials using the parameter.
 MIN_ROWS_FOR_IMPORTANCE = 8
+#: Local proposals' anchors are chosen among this many of the best trials, one per region.
+ANCHOR_POOL = 64
 
 
 @dataclass(frozen=True)
@@ -265,6 +282,46 @@ def _columns_of(docs: Sequence[Mapping[str, Any]], space: Space) -> dict[str, np
     return out
 
 
+def distinct_anchors(
+    space: Space, columns: Mapping[str, np.ndarray], ranked: np.ndarray, shrink: Callable[[str], float]
+) -> np.ndarray:
+    """``ranked`` (rows, best first) keeping, among its first ``ANCHOR_POOL``, one row per region.
+
+    Going down the ranking, a row is dropped when it lies inside the local window (``shrink``
+    of the prior's spread, as :func:`sparktune._neighbourhood.sample_near` draws it) of a better
+    row already kept: every parameter within the window's half-width of that row's value, and
+    the same choices and ``randint`` values. The rows after the pool follow unchanged (runner-ups
+    for points that switch a choice).
+    """
+    pool = ranked[:ANCHOR_POOL]
+    m = len(pool)
+    if m < 2:
+        return ranked
+    apart = np.zeros((m, m), dtype=bool)  # apart[i, j]: rows i and j are outside each other's window
+    for p in space.params:
+        x = columns[p.label][pool]
+        nan = np.isnan(x)
+        one_used = nan[:, None] != nan[None, :]
+        if p.kind.is_discrete:
+            apart |= one_used | ((x[:, None] != x[None, :]) & ~nan[:, None] & ~nan[None, :])
+            continue
+        if p.kind.is_log:
+            x = np.log(np.maximum(x, 1e-300))
+        if p.kind.is_bounded:
+            assert p.low is not None and p.high is not None
+            half = 0.5 * (p.high - p.low) * shrink(p.label)
+        else:
+            assert p.sigma is not None
+            half = p.sigma * shrink(p.label)
+        with np.errstate(invalid="ignore"):
+            apart |= one_used | (np.abs(x[:, None] - x[None, :]) > half)
+    keep = np.zeros(m, dtype=bool)
+    keep[0] = True
+    for i in range(1, m):
+        keep[i] = bool(apart[i, keep].all())
+    return np.concatenate([pool[keep], ranked[m:]])
+
+
 def _lock(
     space: Space,
     view: HistoryView,
@@ -280,18 +337,14 @@ def _lock(
     counted = view.ok | view.pending
     uses = {label: int(np.count_nonzero(counted & ~np.isnan(col))) for label, col in columns.items()}
 
-    st = stall(view)
-
-    def schedule(label: str) -> float:
-        return 1.0 / (1.0 + uses[label] * LOCK_SHRINK_COEF)
-
     # Choices have no factor (a step size means nothing for them): they keep annealing's rule.
     factors = success_factors(space, columns, view.ok, view.losses, SUCCESS_STEP, MIN_SHRINK_FRACTION)
 
     def narrow(label: str) -> float:
-        return (factors.get(label, 1.0) * schedule(label)) ** (1.0 - st) * schedule(label) ** st
+        return factors.get(label, 1.0) / (1.0 + uses[label] * LOCK_SHRINK_COEF)
 
-    near = sample_near(space, columns, ranked, rng, k, avg_best_idx=LOCK_AVG_BEST_IDX, shrink=narrow)
+    anchors = distinct_anchors(space, columns, ranked, narrow)
+    near = sample_near(space, columns, anchors, rng, k, avg_best_idx=LOCK_AVG_BEST_IDX, shrink=narrow)
     local = rng.random(k) < local_probability
     out: dict[str, np.ndarray] = {}
     for p in space.params:

@@ -85,6 +85,21 @@ def test_stall_grows_while_the_best_loss_does_not_improve() -> None:
     assert wide.local_probability < narrow.local_probability
 
 
+def test_anchors_keep_one_trial_per_region() -> None:
+    space = {"x": hp.uniform("x", 0, 10), "c": hp.choice("c", [0, 1])}
+    xs = [5.0, 5.3, 8.0, 4.8, 5.2, 1.0]  # losses rise down the list
+    cs = [0, 0, 0, 0, 1, 0]
+    points = [{"x": x, "c": c} for x, c in zip(xs, cs, strict=True)]
+    compiled, view = _view(space, lambda p: float(points.index({"x": p["x"], "c": p["c"]})), points)
+    ranked = np.argsort(view.losses)
+    columns = {label: view.column(label) for label in compiled.labels}
+    anchors = atpe.distinct_anchors(compiled, columns, ranked, lambda label: 0.1)  # type: ignore[arg-type]
+    # Window half-width 0.5: 5.3 and 4.8 are near the best 5.0 and dropped; 5.2 made another choice.
+    assert [float(columns["x"][r]) for r in anchors] == [5.0, 8.0, 5.2, 1.0]
+    wide = atpe.distinct_anchors(compiled, columns, ranked, lambda label: 1.0)  # type: ignore[arg-type]
+    assert [float(columns["x"][r]) for r in wide] == [5.0, 5.2]
+
+
 @pytest.mark.parametrize(
     "options, match",
     [({"gamma": 0.2}, "chosen by ATPE"), ({"split": "sqrt"}, "chosen by ATPE"), ({"n_startup_jobs": -1}, ">= 0")],

@@ -121,34 +121,25 @@ def test_batch_points_are_distinct_and_avoid_pending_trials() -> None:
     assert not new & points
 
 
-def test_constant_liar_spreads_a_batch_more_than_without() -> None:
+def _distinct_in_batches(**options: Any) -> int:
+    """Distinct values among 5 batches of 8 proposals on a 30-value integer (after 40 trials)."""
     space = {"k": hp.randint("k", 30)}
     trials = _run(lambda p: abs(p["k"] - 12), space, 40, 3)
     domain = Domain(lambda p: 0.0, space)
+    total = 0
+    for seed in range(5):
+        docs = tpe.suggest(list(range(40, 48)), domain, trials, seed, **options)
+        total += len({d["misc"]["vals"]["k"][0] for d in docs})
+    return total
 
-    def distinct(liar: bool) -> int:
-        total = 0
-        for seed in range(5):
-            docs = tpe.suggest(list(range(40, 48)), domain, trials, seed, constant_liar=liar)
-            total += len({d["misc"]["vals"]["k"][0] for d in docs})
-        return total
 
-    assert distinct(True) > distinct(False)
+def test_constant_liar_spreads_a_batch_more_than_without() -> None:
+    assert _distinct_in_batches(constant_liar=True) > _distinct_in_batches(constant_liar=False)
 
 
 def test_lighter_liars_spread_a_batch_less() -> None:
-    space = {"k": hp.randint("k", 30)}
-    trials = _run(lambda p: abs(p["k"] - 12), space, 40, 3)
-    domain = Domain(lambda p: 0.0, space)
-
-    def distinct(weight: float) -> int:
-        total = 0
-        for seed in range(5):
-            docs = tpe.suggest(list(range(40, 48)), domain, trials, seed, liar_weight=weight)
-            total += len({d["misc"]["vals"]["k"][0] for d in docs})
-        return total
-
-    assert distinct(1e-3) < distinct(1.0) <= distinct(4.0)
+    light, default, heavy = (_distinct_in_batches(liar_weight=w) for w in (1e-3, 1.0, 4.0))
+    assert light < default <= heavy
 
 
 def test_startup_counts_finished_trials_not_queued_ones() -> None:

@@ -99,9 +99,10 @@ class SerialExecutor:
     """Runs trials one after another in this process.
 
     ``max_queue_len`` trials may be handed out at once (Hyperopt's meaning: the algorithm
-    proposes that many before any result comes back). ``wait(None)`` (no deadline) runs the next
-    trial on the caller's thread, as Hyperopt does: Ctrl-C reaches the objective directly, and no
-    thread hand-off is paid per trial. ``wait(seconds)`` hands trials to a worker thread (started
+    proposes that many before any result comes back). ``wait(None)`` (no deadline) runs trials on
+    the caller's thread, as Hyperopt does: one call reports the next trial started (so the driver
+    records it as running), the next runs it and reports it finished; Ctrl-C reaches the objective
+    directly and no thread hand-off is paid per trial. ``wait(seconds)`` hands trials to a worker thread (started
     then), so the caller regains control at the deadline; cancelling the running trial there
     raises :class:`~sparktune.exceptions.TrialCancelled` inside it at its next Python
     instruction, and a trial blocked in native code finishes in the background, its result
@@ -112,6 +113,7 @@ class SerialExecutor:
         self._domain = domain
         self._capacity = max(1, int(max_queue_len))
         self._pending: deque[TrialTask] = deque()  # submitted, not yet given to anyone
+        self._started: tuple[TrialTask, float] | None = None  # reported started, to run inline next
         self._tasks: queue.SimpleQueue[TrialTask | None] = queue.SimpleQueue()
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._cancelled: set[int] = set()
@@ -128,12 +130,11 @@ class SerialExecutor:
 
     def wait(self, timeout: float | None) -> list[Event]:
         if timeout is None and self._thread is None:
-            while self._pending:
-                events = self._run_inline(self._pending.popleft())
-                if events:
-                    return events
-            return []
+            return self._step_inline()
         # A deadline: from now on every trial runs on the worker thread, in submission order.
+        if self._started is not None:
+            self._pending.appendleft(self._started[0])
+            self._started = None
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="sparktune-trial", daemon=True)
             self._thread.start()
@@ -141,12 +142,20 @@ class SerialExecutor:
             self._tasks.put(self._pending.popleft())
         return drain(self._events, timeout)
 
-    def _run_inline(self, task: TrialTask) -> list[Event]:
-        if self._cancel_all or task.tid in self._cancelled:
-            return []
-        start = time.time()
-        outcome = self._domain.evaluate(task.vals)
-        return [Started(task.tid, start, "local"), Completion(task.tid, outcome, start, time.time(), "local")]
+    def _step_inline(self) -> list[Event]:
+        """Report the next trial as started (so the driver records it as running, as it would a
+        trial on the worker thread), then, at the next wait, run it and report its completion."""
+        if self._started is not None:
+            task, start = self._started
+            self._started = None
+            outcome = self._domain.evaluate(task.vals)
+            return [Completion(task.tid, outcome, start, time.time(), "local")]
+        while self._pending:
+            task = self._pending.popleft()
+            if not (self._cancel_all or task.tid in self._cancelled):
+                self._started = (task, time.time())
+                return [Started(task.tid, self._started[1], "local")]
+        return []
 
     def cancel(self, tids: Iterable[int] | None = None) -> None:
         with self._guard:
@@ -156,12 +165,15 @@ class SerialExecutor:
             else:
                 targets = set(tids)
             self._cancelled |= targets
+            if self._started is not None and (self._cancel_all or self._started[0].tid in self._cancelled):
+                self._started = None
             if self._current is not None and self._current in self._cancelled and self._thread is not None:
                 _raise_in_thread(self._thread, TrialCancelled)
 
     def close(self) -> None:
         self.cancel()
         self._pending.clear()
+        self._started = None
         self._tasks.put(None)
 
     def _work(self) -> None:

@@ -20,6 +20,8 @@ from sparktune import (
     JOB_STATE_CANCEL,
     JOB_STATE_DONE,
     JOB_STATE_ERROR,
+    JOB_STATE_NEW,
+    JOB_STATE_RUNNING,
     STATUS_FAIL,
     STATUS_OK,
     Trials,
@@ -108,17 +110,22 @@ def test_timeout_stops_a_running_trial() -> None:
 
 
 def test_trials_run_on_the_calling_thread_without_a_timeout_and_on_a_worker_with_one() -> None:
-    seen: list[str] = []
+    seen: list[tuple[str, list[int]]] = []
+    trials = Trials()
 
     def record(x: float) -> float:
-        seen.append(threading.current_thread().name)
+        seen.append((threading.current_thread().name, [t["state"] for t in trials.trials]))
         return x
 
-    run(fn=record, max_evals=3, trials=Trials(), max_queue_len=2)
-    assert seen == [threading.current_thread().name] * 3  # as Hyperopt: Ctrl-C reaches the objective
+    run(fn=record, max_evals=3, trials=trials, max_queue_len=2)
+    # As Hyperopt: Ctrl-C reaches the objective. The running trial is recorded as running first.
+    assert [name for name, _ in seen] == [threading.current_thread().name] * 3
+    assert seen[0][1] == [JOB_STATE_RUNNING, JOB_STATE_NEW]
+    assert seen[2][1] == [JOB_STATE_DONE, JOB_STATE_DONE, JOB_STATE_RUNNING]
     seen.clear()
-    run(fn=record, max_evals=3, trials=Trials(), timeout=60)
-    assert seen == ["sparktune-trial"] * 3  # the driver must be free to stop at the deadline
+    trials = Trials()
+    run(fn=record, max_evals=3, trials=trials, timeout=60)
+    assert [name for name, _ in seen] == ["sparktune-trial"] * 3  # the driver must be free to stop at the deadline
 
 
 def test_timeout_with_no_finished_trial_raises_all_failed() -> None:

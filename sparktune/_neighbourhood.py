@@ -27,7 +27,7 @@ import numpy as np
 
 from .space import Kind, Param, Space
 
-__all__ = ["geometric_index", "one_fifth_factor", "sample_near", "success_factors"]
+__all__ = ["geometric_index", "internal", "one_fifth_factor", "sample_near", "success_factors", "window"]
 
 
 def geometric_index(rng: np.random.Generator, avg: float, size: int, limit: int) -> np.ndarray:
@@ -157,17 +157,30 @@ def _kept_or_redrawn(p: Param, centre: np.ndarray, s: float, rng: np.random.Gene
     return out
 
 
+def internal(p: Param, values: np.ndarray) -> np.ndarray:
+    """Values of numeric ``p`` on the scale its neighbourhoods are drawn in (log for log kinds)."""
+    return np.log(np.maximum(values, 1e-300)) if p.kind.is_log else values.astype(float)
+
+
+def window(p: Param, s: float | np.ndarray) -> float | np.ndarray:
+    """Size of numeric ``p``'s neighbourhood at fraction ``s`` of its spread, on the internal
+    scale: the half-width of the uniform window (bounded kinds) or the normal's deviation."""
+    if p.kind.is_bounded:
+        assert p.low is not None and p.high is not None
+        return 0.5 * (p.high - p.low) * s
+    assert p.sigma is not None
+    return p.sigma * s
+
+
 def _narrowed(p: Param, centre: np.ndarray, s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draws from numeric ``p``'s prior narrowed to fractions ``s`` of its spread around ``centre``."""
-    k = p.kind
-    c = np.log(np.maximum(centre, 1e-300)) if k.is_log else centre.astype(float)
-    if k.is_bounded:
+    c = internal(p, centre)
+    half = window(p, s)
+    if p.kind.is_bounded:
         assert p.low is not None and p.high is not None
-        half = 0.5 * (p.high - p.low) * s
         # Shift the window inside the bounds rather than cutting it (keeps its width).
         c = np.clip(c, p.low + half, p.high - half)
         x = rng.uniform(c - half, c + half)
     else:
-        assert p.sigma is not None
-        x = rng.normal(c, p.sigma * s)
+        x = rng.normal(c, half)
     return p.from_internal(x)

@@ -60,7 +60,7 @@ import numpy as np
 
 from . import tpe
 from ._checks import check_option
-from ._neighbourhood import sample_near, success_factors
+from ._neighbourhood import internal, sample_near, success_factors, window
 from ._suggest import docs_for_columns
 from .exceptions import InvalidArgumentError
 from .history import HistoryView
@@ -307,16 +307,9 @@ def distinct_anchors(
         if p.kind.is_discrete:
             apart |= one_used | ((x[:, None] != x[None, :]) & ~nan[:, None] & ~nan[None, :])
             continue
-        if p.kind.is_log:
-            x = np.log(np.maximum(x, 1e-300))
-        if p.kind.is_bounded:
-            assert p.low is not None and p.high is not None
-            half = 0.5 * (p.high - p.low) * shrink(p.label)
-        else:
-            assert p.sigma is not None
-            half = p.sigma * shrink(p.label)
+        x = internal(p, x)
         with np.errstate(invalid="ignore"):
-            apart |= one_used | (np.abs(x[:, None] - x[None, :]) > half)
+            apart |= one_used | (np.abs(x[:, None] - x[None, :]) > window(p, shrink(p.label)))
     keep = np.zeros(m, dtype=bool)
     keep[0] = True
     for i in range(1, m):

@@ -367,7 +367,7 @@ def _split(
     """``(groups, n)`` masks of the rows in each condition group's below and above sets (``ok``:
     the rows that finished with a loss). Groups come first so that every operation runs along
     contiguous rows of trials."""
-    act = ~np.isnan(_matrix(view, plan.group_anchors).T)
+    act = ~np.isnan(_columns(view, plan.group_anchors))
     ok_act = act & ok
     n_below = []
     for gi, m in enumerate(np.count_nonzero(ok_act, axis=1).tolist()):
@@ -407,20 +407,19 @@ def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.
     """History rows as internal coordinates ``(r, n_numeric)`` and categories ``(r, n_cat)`` (-1
     where inactive)."""
     dims, nn = plan.dims, plan.n_numeric
-    values = _matrix(view, plan.labels, rows)
+    values = _columns(view, plan.labels, rows).T
     z = dims.to_z(values[:, :nn])
     cats = np.where(np.isnan(values[:, nn:]), -1, values[:, nn:]).astype(np.int64)
     return z, cats
 
 
-def _matrix(view: HistoryView, labels: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
-    """The columns ``labels`` (all rows, or ``rows``) as one ``(rows, len(labels))`` array (a
-    transposed view of a contiguous ``(len(labels), rows)`` one); a space may have no parameters
-    at all."""
+def _columns(view: HistoryView, labels: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+    """The columns ``labels`` (all rows, or ``rows``) as one contiguous ``(len(labels), rows)``
+    array; a space may have no parameters at all."""
     out = np.empty((len(labels), view.n if rows is None else len(rows)))
     for i, label in enumerate(labels):
         if rows is None:
             out[i] = view.column(label)
         else:
             np.take(view.column(label), rows, out=out[i])
-    return out.T
+    return out

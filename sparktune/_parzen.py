@@ -110,21 +110,28 @@ def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def _exact_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``Phi(b) - Phi(a)``, differencing upper tails on the side of zero where both ends lie, so
-    that cells far in a tail keep their relative precision. Both ends go through one pass of
-    :func:`_upper_tail_into` on a stacked buffer."""
-    same = (a >= 0) | (b <= 0)
+    that cells far in a tail keep their relative precision."""
     ends = np.empty((2, *a.shape))
-    np.abs(a, out=ends[0])
-    np.abs(b, out=ends[1])
-    q = np.empty_like(ends)
-    _upper_tail_into(ends, q, np.empty_like(ends))
-    qa, qb = q
+    same, qa, qb = _both_tails(a, b, ends, np.empty_like(ends), np.empty_like(ends))
     mass = np.subtract(1.0, qa)
     mass -= qb
     diff = np.subtract(qa, qb, out=ends[0])
     np.abs(diff, out=diff)
     np.copyto(mass, diff, where=same)
     return mass
+
+
+def _both_tails(
+    a: np.ndarray, b: np.ndarray, ends: np.ndarray, q: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For cells ``[a, b]``: whether both ends lie on one side of zero, and the upper tails
+    ``Q(|a|)``, ``Q(|b|)``, in one :func:`_upper_tail_into` pass over the stacked ends (``ends``,
+    ``q`` and ``t``: ``(2, *a.shape)`` buffers; the tails are views of ``q``)."""
+    same = (a >= 0) | (b <= 0)
+    np.abs(a, out=ends[0])
+    np.abs(b, out=ends[1])
+    _upper_tail_into(ends, q, t)
+    return same, q[0], q[1]
 
 
 def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -191,12 +198,8 @@ def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.
             mostly_wide = int(row_wide @ weights) * 2 > int(weights.sum()) * shape[-1]
         if mostly_wide:
             # Mostly wide cells: exact everywhere, both ends in one pass over a stacked buffer.
-            same = (ta >= 0) | (tb <= 0)
-            ends, q, t = _buffer("ends", (2, *shape)), _buffer("q", (2, *shape)), _buffer("t", (2, *shape))
-            np.abs(ta, out=ends[0])
-            np.abs(tb, out=ends[1])
-            _upper_tail_into(ends, q, t)
-            qa, qb = q[0], q[1]
+            both = (2, *shape)
+            same, qa, qb = _both_tails(ta, tb, _buffer("ends", both), _buffer("q", both), _buffer("t", both))
             np.subtract(qa, qb, out=ta)
             np.abs(ta, out=ta)
             np.add(qa, qb, out=tb)

@@ -269,25 +269,9 @@ class Dims:
         return int(self.block.max()) + 1 if len(self.block) else 0
 
     @functools.cached_property
-    def joint(self) -> bool:
-        """Whether some block has more than one column."""
-        return self.n_blocks < len(self.block)
-
-    @functools.cached_property
-    def block_order(self) -> np.ndarray:
-        """Column indices sorted by block."""
-        return np.argsort(self.block, kind="stable")
-
-    @functools.cached_property
-    def in_block_order(self) -> bool:
-        """Whether the columns are already sorted by block (one block, say)."""
-        return bool(np.all(self.block_order == np.arange(len(self.block))))
-
-    @functools.cached_property
-    def block_bounds(self) -> tuple[int, ...]:
-        """Where each block starts in :attr:`block_order`, and the number of columns at the end."""
-        starts = np.searchsorted(self.block[self.block_order], np.arange(self.n_blocks))
-        return (*starts.tolist(), len(self.block))
+    def block_columns(self) -> tuple[tuple[int, ...], ...]:
+        """The columns of each block, in column order."""
+        return tuple(tuple(np.flatnonzero(self.block == b).tolist()) for b in range(self.n_blocks))
 
     @functools.cached_property
     def quantized(self) -> np.ndarray:
@@ -752,20 +736,16 @@ def _category_table(mix: Mixture, dims: Dims) -> np.ndarray:
 def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
     """``(parts, C, n_blocks)`` log density (mass, for discrete columns) of each part's mixture in
     each block at the ``C`` points whose ``kernels`` (from :func:`log_kernels`) were computed."""
-    nb = dims.n_blocks
-    if dims.joint:  # a block's kernel is the product of its columns' kernels
-        if dims.in_block_order:
-            by_block = kernels
-        else:
-            by_block = np.take(kernels, dims.block_order, axis=0, out=_buffer("by_block", kernels.shape))
-        per_block = _buffer("per_block", (nb, *kernels.shape[1:]))
-        bounds = dims.block_bounds
-        for b in range(nb):  # (np.add.reduceat along the first axis is several times slower)
-            np.sum(by_block[bounds[b] : bounds[b + 1]], axis=0, out=per_block[b])
-    elif nb > 1:
-        per_block = np.take(kernels, dims.block_order, axis=0, out=_buffer("per_block", kernels.shape))
-    else:
-        per_block = kernels
+    # A block's kernel is the product of its columns' kernels: their log kernels are added in
+    # column order (as np.sum along the first axis would, without first gathering the columns).
+    per_block = _buffer("per_block", (dims.n_blocks, *kernels.shape[1:]))
+    for b, cols in enumerate(dims.block_columns):
+        if len(cols) == 1:
+            np.copyto(per_block[b], kernels[cols[0]])
+            continue
+        np.add(kernels[cols[0]], kernels[cols[1]], out=per_block[b])
+        for c in cols[2:]:
+            per_block[b] += kernels[c]
     per_block += mix.columns.log_w[:, None, :]
     return _part_logsumexp(per_block, mix.starts, mix.ends).transpose(2, 1, 0)
 

@@ -4,12 +4,14 @@
 numpy buffers). :meth:`History.view` hands algorithms read-only arrays over the rows so far:
 one row per trial in insertion order, one float64 column per parameter label (``NaN`` where the
 parameter was inactive), the trial state and the loss (``NaN`` unless the trial finished ``ok``).
+The parameter columns live in one 2-D array, so an algorithm gathers the rows it needs of all its
+parameters in one numpy call.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,12 +26,14 @@ _INITIAL_CAPACITY = 64
 
 @dataclass(frozen=True)
 class HistoryView:
-    """Read-only columns of the first ``n`` trials."""
+    """Read-only columns of the first ``n`` trials: ``values`` holds one row per label (its row
+    number in ``index``) and one column per trial."""
 
     tids: np.ndarray
     states: np.ndarray
     losses: np.ndarray
-    columns: Mapping[str, np.ndarray]
+    values: np.ndarray
+    index: Mapping[str, int]
 
     @property
     def n(self) -> int:
@@ -47,10 +51,23 @@ class HistoryView:
 
     def column(self, label: str) -> np.ndarray:
         """Values of ``label`` (``NaN`` where inactive or where the label is unknown)."""
-        col = self.columns.get(label)
-        if col is None:
+        i = self.index.get(label)
+        if i is None:
             return np.full(self.n, np.nan)
-        return col
+        return self.values[i]
+
+    def columns(self, labels: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+        """The columns ``labels`` as one new ``(len(labels), n)`` array, or only the trials
+        ``rows``; unknown labels give ``NaN`` rows."""
+        index = [self.index.get(label, -1) for label in labels]
+        if min(index, default=0) >= 0:
+            picked = self.values[index]
+            return picked if rows is None else np.take(picked, rows, axis=1)
+        out = np.full((len(labels), self.n if rows is None else len(rows)), np.nan)
+        for i, j in enumerate(index):
+            if j >= 0:
+                out[i] = self.values[j] if rows is None else self.values[j, rows]
+        return out
 
 
 class History:
@@ -62,20 +79,33 @@ class History:
         self._tids = np.empty(self._cap, dtype=np.int64)
         self._states = np.empty(self._cap, dtype=np.int8)
         self._losses = np.empty(self._cap, dtype=np.float64)
-        self._cols: dict[str, np.ndarray] = {}
+        self._values = np.empty((0, self._cap))  # one row per label
+        self._index: dict[str, int] = {}
 
     def __len__(self) -> int:
         return self._n
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Unpickle, also a ``Trials`` pickled by earlier builds, which kept one array per label."""
+        cols = state.pop("_cols", None)
+        self.__dict__.update(state)
+        if isinstance(cols, dict):
+            self._index = {label: i for i, label in enumerate(cols)}
+            self._values = np.array(list(cols.values())).reshape(len(cols), self._cap)
 
     def _grow(self) -> None:
         self._cap *= 2
         self._tids = np.resize(self._tids, self._cap)
         self._states = np.resize(self._states, self._cap)
         self._losses = np.resize(self._losses, self._cap)
-        for label, col in self._cols.items():
-            grown = np.full(self._cap, np.nan)
-            grown[: self._n] = col[: self._n]
-            self._cols[label] = grown
+        grown = np.full((len(self._index), self._cap), np.nan)
+        grown[:, : self._n] = self._values[:, : self._n]
+        self._values = grown
+
+    def _add_label(self, label: str) -> int:
+        self._index[label] = len(self._index)
+        self._values = np.vstack([self._values, np.full((1, self._cap), np.nan)])
+        return self._index[label]
 
     def append(self, tid: int, state: int, vals: Mapping[str, float]) -> int:
         """Add a row and return its index."""
@@ -86,10 +116,10 @@ class History:
         self._states[row] = state
         self._losses[row] = np.nan
         for label, value in vals.items():
-            col = self._cols.get(label)
-            if col is None:
-                col = self._cols[label] = np.full(self._cap, np.nan)
-            col[row] = value
+            i = self._index.get(label)
+            if i is None:
+                i = self._add_label(label)
+            self._values[i, row] = value
         self._n += 1
         return row
 
@@ -102,7 +132,7 @@ class History:
         n = self._n
 
         def ro(a: np.ndarray) -> np.ndarray:
-            v = a[:n]
+            v = a[..., :n]
             v.flags.writeable = False
             return v
 
@@ -110,5 +140,6 @@ class History:
             tids=ro(self._tids),
             states=ro(self._states),
             losses=ro(self._losses),
-            columns={label: ro(col) for label, col in self._cols.items()},
+            values=ro(self._values),
+            index=dict(self._index),
         )

@@ -129,6 +129,10 @@ class _Plan:
     branching: np.ndarray  # per condition group: it holds a choice that other parameters depend on
     block_group: np.ndarray  # the condition group of each block
     prior_scale: np.ndarray  # per block: options of a categorical-only block, else 1
+    anchor_pos: tuple[int, ...]  # position of each block's anchor in ``labels``
+    # Conditional parameters, parents first: position in ``labels`` and the alternative paths of
+    # (parent position, option index) under which it is active.
+    conditional: tuple[tuple[int, tuple[tuple[tuple[int, int], ...], ...]], ...]
 
 
 def _numeric_spec(p: Param) -> tuple[float, float, bool, float, float, float, float, float]:
@@ -193,6 +197,12 @@ def _make_plan(space: Space, multivariate: bool) -> _Plan:
     for p in space.params:
         if p.label in parents:
             branching[groups[tuple(sorted(space.conditions[p.label]))]] = True
+    pos = {label: i for i, label in enumerate(labels)}
+    conditional = tuple(
+        (pos[p.label], tuple(tuple((pos[parent], index) for parent, index in path) for path in paths))
+        for p in space.params
+        if () not in (paths := space.conditions[p.label])
+    )
     return _Plan(
         labels=labels,
         n_numeric=len(numeric),
@@ -202,6 +212,8 @@ def _make_plan(space: Space, multivariate: bool) -> _Plan:
         branching=branching,
         block_group=np.array(block_group, dtype=np.int64),
         prior_scale=_prior_scale(dims, len(anchors)),
+        anchor_pos=tuple(pos[label] for label in anchors),
+        conditional=conditional,
     )
 
 
@@ -328,21 +340,19 @@ def suggest(
     active = np.concatenate([below[:, b_rows], above[:, a_rows]], axis=1)[plan.block_group].T
     weights = np.concatenate([_parzen.forgetting_weights(len(b_rows), forget), a_weights])
     prior = float(prior_weight) * plan.prior_scale
-    out: dict[str, np.ndarray] = {label: np.full(k, np.nan) for label in space.labels}
-    nn = plan.n_numeric
+    out = np.empty((len(plan.labels), k))  # column j: the j-th point, in plan.labels order
     for j in range(k):
         mix = _parzen.fit(dims, z, cats, weights, active, prior, sizes=(len(b_rows), len(weights) - len(b_rows)))
         values, picked = _parzen.select(mix, dims, rng, int(n_EI_candidates))
-        for i, label in enumerate(plan.labels):
-            out[label][j] = values[i] if i < nn else picked[i - nn]
-        _deactivate(space, out, j)
+        point = _deactivate(plan, values.tolist() + picked.tolist())
+        out[:, j] = point
         if j + 1 < k and constant_liar:
-            point_active = np.array([[not math.isnan(out[a][j]) for a in plan.anchors]])
+            point_active = np.array([[not math.isnan(point[i]) for i in plan.anchor_pos]])
             z = np.vstack([z, dims.to_z(values)[None, :]])
             cats = np.vstack([cats, picked[None, :]])
             active = np.vstack([active, point_active])
             weights = np.append(weights, float(liar_weight))
-    return docs_for_columns(new_ids, domain, trials, out)
+    return docs_for_columns(new_ids, domain, trials, dict(zip(plan.labels, out, strict=True)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -367,7 +377,7 @@ def _split(
     """``(groups, n)`` masks of the rows in each condition group's below and above sets (``ok``:
     the rows that finished with a loss). Groups come first so that every operation runs along
     contiguous rows of trials."""
-    act = ~np.isnan(_columns(view, plan.group_anchors))
+    act = ~np.isnan(view.columns(plan.group_anchors))
     ok_act = act & ok
     n_below = []
     for gi, m in enumerate(np.count_nonzero(ok_act, axis=1).tolist()):
@@ -391,35 +401,21 @@ def _split(
     return below, above
 
 
-def _deactivate(space: Space, out: dict[str, np.ndarray], row: int) -> None:
-    """Blank (NaN) the values of ``row`` whose branch is not active, parents first (the scalar
-    form of ``Space.active_mask``: one row at a time, numpy calls on 1-element arrays cost more
-    than the comparisons)."""
-    for p in space.params:
-        paths = space.conditions[p.label]
-        if () in paths:
-            continue
-        if not any(all(out[parent][row] == index for parent, index in path) for path in paths):
-            out[p.label][row] = np.nan
+def _deactivate(plan: _Plan, point: list[float]) -> list[float]:
+    """``point`` (one value per label of ``plan``) with the values whose branch is not active set
+    to NaN, parents first (the scalar form of ``Space.active_mask``: on one point, plain Python
+    comparisons cost less than numpy calls on 1-element arrays)."""
+    for i, paths in plan.conditional:
+        if not any(all(point[parent] == index for parent, index in path) for path in paths):
+            point[i] = math.nan
+    return point
 
 
 def _observations(view: HistoryView, plan: _Plan, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """History rows as internal coordinates ``(r, n_numeric)`` and categories ``(r, n_cat)`` (-1
     where inactive)."""
     dims, nn = plan.dims, plan.n_numeric
-    values = _columns(view, plan.labels, rows).T
+    values = view.columns(plan.labels, rows).T
     z = dims.to_z(values[:, :nn])
     cats = np.where(np.isnan(values[:, nn:]), -1, values[:, nn:]).astype(np.int64)
     return z, cats
-
-
-def _columns(view: HistoryView, labels: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
-    """The columns ``labels`` (all rows, or ``rows``) as one contiguous ``(len(labels), rows)``
-    array; a space may have no parameters at all."""
-    out = np.empty((len(labels), view.n if rows is None else len(rows)))
-    for i, label in enumerate(labels):
-        if rows is None:
-            out[i] = view.column(label)
-        else:
-            np.take(view.column(label), rows, out=out[i])
-    return out

@@ -20,6 +20,7 @@ from sparktune import (
     trials_from_docs,
 )
 from sparktune.exceptions import AllTrialsFailed, InvalidTrial, JournalError
+from sparktune.history import STATE_DONE, History
 
 SPACE = {"c": hp.choice("c", [{"x": hp.uniform("x", 0, 1)}, {"y": hp.randint("y", 5)}])}
 
@@ -139,6 +140,51 @@ def test_history_columns(trials: Trials) -> None:
     assert np.isnan(h.column("unknown")).all()
     with pytest.raises(ValueError):
         h.losses[0] = 1.0  # read-only
+    with pytest.raises(ValueError):
+        h.column("x")[0] = 1.0
+
+
+def test_history_gathers_several_columns_and_rows(trials: Trials) -> None:
+    h = trials.history()
+    rows = np.array([5, 0, 3])
+    got = h.columns(["c", "unknown", "x"], rows)
+    assert got.shape == (3, 3) and got.flags.c_contiguous
+    assert np.array_equal(got[0], h.column("c")[rows])
+    assert np.isnan(got[1]).all()
+    assert np.array_equal(got[2], h.column("x")[rows], equal_nan=True)
+    assert np.array_equal(h.columns(["x", "c"]), np.vstack([h.column("x"), h.column("c")]), equal_nan=True)
+
+
+def test_history_grows_and_learns_new_labels() -> None:
+    h = History()
+    for i in range(100):  # past the initial capacity
+        h.append(i, STATE_DONE, {"a": float(i)} if i < 70 else {"b": -float(i)})
+    v = h.view()
+    assert v.n == 100 and np.array_equal(v.column("a")[:70], np.arange(70.0))
+    assert np.isnan(v.column("a")[70:]).all() and np.isnan(v.column("b")[:70]).all()
+    assert np.array_equal(v.column("b")[70:], -np.arange(70.0, 100.0))
+
+
+def test_history_pickled_by_an_earlier_build_still_loads() -> None:
+    """Earlier builds kept one array per label in ``_cols``; their pickles must still load."""
+    old = History.__new__(History)
+    cap = 64
+    a, b = np.full(cap, np.nan), np.full(cap, np.nan)
+    a[:2], b[2] = [1.0, 2.0], 5.0
+    state = {
+        "_n": 3,
+        "_cap": cap,
+        "_tids": np.arange(cap),
+        "_states": np.full(cap, STATE_DONE, dtype=np.int8),
+        "_losses": np.zeros(cap),
+        "_cols": {"a": a, "b": b},
+    }
+    old.__setstate__(state)
+    v = old.view()
+    assert np.array_equal(v.column("a"), [1.0, 2.0, np.nan], equal_nan=True)
+    assert np.array_equal(v.column("b"), [np.nan, np.nan, 5.0], equal_nan=True)
+    old.append(3, STATE_DONE, {"c": 7.0})
+    assert old.view().column("c")[3] == 7.0
 
 
 def test_save_and_load_round_trip(trials: Trials, tmp_path: Path) -> None:

@@ -393,7 +393,7 @@ def _split(
     order = np.argsort(view.losses, kind="stable")
     rank = np.empty(len(order), dtype=np.intp)
     rank[order] = np.arange(len(order))
-    reached = np.cumsum(ok_act[:, order], axis=1) >= np.array(n_below)[:, None]
+    reached = np.cumsum(np.take(ok_act, order, axis=1), axis=1, dtype=np.int32) >= np.array(n_below)[:, None]
     below = ok_act & (rank <= np.argmax(reached, axis=1)[:, None])
     above = ok_act & ~below
     if constant_liar:

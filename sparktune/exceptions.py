@@ -12,6 +12,7 @@ __all__ = [
     "DuplicateLabel",
     "InvalidArgumentError",
     "InvalidTrial",
+    "InvalidResult",
     "InvalidResultStatus",
     "InvalidLoss",
     "AllTrialsFailed",
@@ -44,12 +45,17 @@ class InvalidTrial(SparktuneError, ValueError):
     """A trial document does not have the shape Hyperopt defines."""
 
 
-class InvalidResultStatus(SparktuneError, ValueError):
+class InvalidResult(SparktuneError, ValueError):
+    """An objective returned something that is not a result: not a number, not a result dict
+    (``None``, a string, ...), or a dict whose ``attachments`` is not a dict."""
+
+
+class InvalidResultStatus(InvalidResult):
     """An objective returned a result whose ``status`` is not one of ``STATUS_STRINGS``."""
 
 
-class InvalidLoss(SparktuneError, ValueError):
-    """An objective returned a loss that is not a finite number."""
+class InvalidLoss(InvalidResult):
+    """An objective returned a result with status ``ok`` whose ``loss`` is missing or not a number."""
 
 
 class AllTrialsFailed(SparktuneError):

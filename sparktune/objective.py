@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .exceptions import InvalidLoss, InvalidResult, InvalidResultStatus
 from .space import Space, compile_space
 
 __all__ = [
@@ -136,28 +137,44 @@ class Domain:
         return normalize_result(returned)
 
 
-def _fail(reason: str, result: dict[str, Any] | None = None) -> dict[str, Any]:
+def _fail(reason: str, result: dict[str, Any] | None = None, kind: str = "InvalidResult") -> dict[str, Any]:
     out = dict(result or {})
     out["status"] = STATUS_FAIL
-    out["failure"] = {"type": "InvalidResult", "message": reason}
+    out["failure"] = {"type": kind, "message": reason}
     return out
+
+
+def _invalid(
+    exc: InvalidResult, result: dict[str, Any] | None = None, attachments: Mapping[str, Any] | None = None
+) -> Outcome:
+    """A result that is not one: an error of the trial, like an exception the objective raised
+    (``fmin`` raises it unless ``catch_eval_exceptions``, as Hyperopt does)."""
+    return Outcome(
+        result=_fail(str(exc), result, type(exc).__name__),
+        attachments=dict(attachments or {}),
+        error=ErrorInfo.from_exception(exc),
+        exception=exc,
+    )
 
 
 def normalize_result(returned: Any) -> Outcome:
     """Turn an objective's return value into an :class:`Outcome`.
 
-    A number is a loss. A dict needs ``loss`` when its status is ``ok`` (a missing status with a
-    loss means ``ok``). NaN/inf losses, non-numbers and unknown statuses become failed trials
-    whose ``failure`` says why; they are never chosen as best.
+    A number (anything scalar that ``float()`` converts) is a loss. A dict needs ``loss`` when its
+    status is ``ok`` (a missing status with a loss means ``ok``). A NaN or infinite loss makes a
+    failed trial whose ``failure`` says why, never chosen as best (a diverged model is a result).
+    Anything else is a mistake in the objective, reported as its error (:class:`InvalidResult`,
+    :class:`InvalidLoss`, :class:`InvalidResultStatus`), so that ``fmin`` stops at the first trial
+    instead of failing every one.
     """
-    if isinstance(returned, numbers.Real) and not isinstance(returned, bool):
-        loss = float(returned)
+    loss = _as_loss(returned)
+    if loss is not None:
         if not math.isfinite(loss):
             return Outcome(result=_fail(f"the objective returned a non-finite loss ({loss!r})", {"loss": loss}))
         return Outcome(result={"loss": loss, "status": STATUS_OK})
     if not isinstance(returned, Mapping):
-        return Outcome(
-            result=_fail(
+        return _invalid(
+            InvalidResult(
                 f"the objective returned {type(returned).__name__} {_short(returned)}; "
                 "return a number or a dict with 'loss' and 'status'"
             )
@@ -165,26 +182,44 @@ def normalize_result(returned: Any) -> Outcome:
     result = dict(returned)
     attachments = result.pop("attachments", None) or {}
     if not isinstance(attachments, Mapping):
-        result = _fail(f"'attachments' must be a dict, got {type(attachments).__name__}", result)
-        return Outcome(result=result)
+        return _invalid(InvalidResult(f"'attachments' must be a dict, got {type(attachments).__name__}"), result)
     status = result.setdefault("status", STATUS_OK)
     if status not in STATUS_STRINGS:
-        return Outcome(
-            result=_fail(f"status {status!r} is not one of {list(STATUS_STRINGS)}", result),
-            attachments=dict(attachments),
+        return _invalid(
+            InvalidResultStatus(f"status {status!r} is not one of {list(STATUS_STRINGS)}"), result, attachments
         )
     if status == STATUS_OK:
         if "loss" not in result:
-            result = _fail("the result dict has status 'ok' but no 'loss'; add result['loss']", result)
+            return _invalid(
+                InvalidLoss("the result dict has status 'ok' but no 'loss'; add result['loss']"), result, attachments
+            )
+        loss = _as_loss(result["loss"])
+        if loss is None:
+            given = result["loss"]
+            return _invalid(
+                InvalidLoss(f"'loss' must be a number, got {type(given).__name__} {_short(given)}"), result, attachments
+            )
+        if not math.isfinite(loss):
+            result = _fail(f"the objective returned a non-finite loss ({loss!r})", result)
         else:
-            loss = result["loss"]
-            if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
-                result = _fail(f"'loss' must be a number, got {type(loss).__name__} {_short(loss)}", result)
-            elif not math.isfinite(float(loss)):
-                result = _fail(f"the objective returned a non-finite loss ({float(loss)!r})", result)
-            else:
-                result["loss"] = float(loss)
+            result["loss"] = loss
     return Outcome(result=result, attachments=dict(attachments))
+
+
+def _as_loss(value: Any) -> float | None:
+    """``value`` as a float loss, or None if it is not a number. Besides Python and numpy numbers,
+    anything scalar that converts with ``float()`` counts, as in Hyperopt: a 0-d array, a
+    one-element tensor of a deep-learning framework, a ``Decimal``. Strings and bools do not."""
+    if isinstance(value, (bool, str, bytes)):
+        return None
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if not hasattr(type(value), "__float__") or getattr(value, "ndim", 0) != 0:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -46,9 +46,11 @@ def test_every_bad_result_is_recorded_saved_and_loaded_back(tmp_path: Path) -> N
     by_name = {BEHAVIOURS[t["misc"]["vals"]["i"][0]][0]: t for t in trials.trials}
     assert by_name["ok"]["result"] == {"loss": 1.5, "status": "ok"}
     assert by_name["raise"]["state"] == 3 and by_name["raise"]["misc"]["error"] == ("ValueError", "boom")
-    for name in ("nan", "inf", "none", "string", "no loss"):
-        assert by_name[name]["result"]["status"] == "fail", name
-        assert by_name[name]["result"]["failure"]["type"] == "InvalidResult", name
+    for name in ("nan", "inf"):
+        assert by_name[name]["result"]["status"] == "fail" and by_name[name]["state"] == 2, name
+    for name, error in (("none", "InvalidResult"), ("string", "InvalidResult"), ("no loss", "InvalidLoss")):
+        assert by_name[name]["result"]["status"] == "fail" and by_name[name]["state"] == 3, name
+        assert by_name[name]["result"]["failure"]["type"] == error, name
     assert "non-finite loss (nan)" in by_name["nan"]["result"]["failure"]["message"]
     assert "returned str '0.3'" in by_name["string"]["result"]["failure"]["message"]
     assert len(by_name["huge list"]["result"]["curve"]) == HUGE_LIST

@@ -56,6 +56,11 @@ def _failure(result: Any, **kwargs: Any) -> str:
     return str(trials.trials[0]["result"]["failure"]["message"])
 
 
+def _returns(result: Any) -> Any:
+    """Run one trial whose objective returns ``result`` (an error when it is not a result)."""
+    return _fmin(lambda x: result, max_evals=1)
+
+
 def _raise(exc: BaseException) -> Callable[[Any], Any]:
     def objective(x: Any) -> Any:
         raise exc
@@ -205,15 +210,15 @@ CASES: list[Case] = [
     # ----- what the objective returns -----------------------------------------------------------
     Case("returns-nan", "objective", "returns `float('nan')`", lambda: _failure(float("nan"))),
     Case("returns-inf", "objective", "returns `float('inf')`", lambda: _failure(float("inf"))),
-    Case("returns-none", "objective", "returns `None`", lambda: _failure(None)),
-    Case("returns-string", "objective", "returns `'0.5'`", lambda: _failure("0.5")),
-    Case("returns-bool", "objective", "returns `True`", lambda: _failure(True)),
-    Case("dict-without-loss", "objective", "returns `{'status': 'ok'}`", lambda: _failure({"status": STATUS_OK})),
+    Case("returns-none", "objective", "returns `None`", lambda: _returns(None)),
+    Case("returns-string", "objective", "returns `'0.5'`", lambda: _returns("0.5")),
+    Case("returns-bool", "objective", "returns `True`", lambda: _returns(True)),
+    Case("dict-without-loss", "objective", "returns `{'status': 'ok'}`", lambda: _returns({"status": STATUS_OK})),
     Case(
         "loss-not-number",
         "objective",
         "returns `{'loss': 'low', 'status': 'ok'}`",
-        lambda: _failure({"loss": "low", "status": STATUS_OK}),
+        lambda: _returns({"loss": "low", "status": STATUS_OK}),
     ),
     Case(
         "loss-nan-in-dict",
@@ -225,13 +230,13 @@ CASES: list[Case] = [
         "unknown-status",
         "objective",
         "returns `{'loss': 1, 'status': 'done'}`",
-        lambda: _failure({"loss": 1, "status": "done"}),
+        lambda: _returns({"loss": 1, "status": "done"}),
     ),
     Case(
         "attachments-not-dict",
         "objective",
         "returns `{'loss': 1, 'attachments': [1]}`",
-        lambda: _failure({"loss": 1, "attachments": [1]}),
+        lambda: _returns({"loss": 1, "attachments": [1]}),
     ),
     Case("raises", "objective", "raises `ValueError('boom')`", lambda: _fmin(_raise(ValueError("boom")))),
     Case(
@@ -240,7 +245,12 @@ CASES: list[Case] = [
         "raises on every trial, `catch_eval_exceptions=True`",
         lambda: _fmin(_raise(ValueError("boom")), catch_eval_exceptions=True),
     ),
-    Case("all-fail", "objective", "returns `None` on every trial", lambda: _fmin(lambda x: None)),
+    Case(
+        "all-fail",
+        "objective",
+        "returns `None` on every trial, `catch_eval_exceptions=True`",
+        lambda: _fmin(lambda x: None, catch_eval_exceptions=True),
+    ),
     # ----- trial files --------------------------------------------------------------------------
     Case(
         "result-not-plain",

@@ -10,6 +10,8 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,14 @@ from sparktune import (
     hp,
     rand,
 )
-from sparktune.exceptions import AllTrialsFailed, InvalidArgumentError, InvalidSpaceError
+from sparktune.exceptions import (
+    AllTrialsFailed,
+    InvalidArgumentError,
+    InvalidLoss,
+    InvalidResult,
+    InvalidResultStatus,
+    InvalidSpaceError,
+)
 
 SPACE = hp.uniform("x", -5, 5)
 
@@ -190,26 +199,50 @@ def test_all_failed_says_so_and_shows_the_first_failure() -> None:
         run(fn=lambda x: (_ for _ in ()).throw(ValueError("boom")), max_evals=3, catch_eval_exceptions=True)
 
 
-@pytest.mark.parametrize(
-    "value, reason",
-    [
-        (float("nan"), "non-finite loss"),
-        (float("inf"), "non-finite loss"),
-        ("1.0", "returned str"),
-        (None, "returned NoneType"),
-        ({"status": STATUS_OK}, "no 'loss'"),
-        ({"loss": "a", "status": STATUS_OK}, "'loss' must be a number"),
-        ({"loss": 1.0, "status": "bogus"}, "status 'bogus' is not one of"),
-    ],
-)
-def test_bad_results_are_failed_trials_never_best(value: Any, reason: str) -> None:
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"loss": float("nan"), "status": STATUS_OK}])
+def test_non_finite_losses_are_failed_trials_never_best(value: Any) -> None:
     trials = Trials()
     returns = iter([value, 3.0])
     best = run(fn=lambda x: next(returns), max_evals=2, trials=trials, rstate=np.random.default_rng(0))
     bad, good = trials.trials
-    assert bad["result"]["status"] == STATUS_FAIL and reason in bad["result"]["failure"]["message"]
+    assert bad["result"]["status"] == STATUS_FAIL and "non-finite loss" in bad["result"]["failure"]["message"]
     assert bad["state"] == JOB_STATE_DONE
     assert trials.best_trial["tid"] == good["tid"] and best == trials.argmin
+
+
+@pytest.mark.parametrize(
+    "value, error, reason",
+    [
+        ("1.0", InvalidResult, "returned str"),
+        (None, InvalidResult, "returned NoneType"),
+        ({"loss": 1.0, "attachments": [1]}, InvalidResult, "'attachments' must be a dict"),
+        ({"status": STATUS_OK}, InvalidLoss, "no 'loss'"),
+        ({"loss": "a", "status": STATUS_OK}, InvalidLoss, "'loss' must be a number"),
+        ({"loss": 1.0, "status": "bogus"}, InvalidResultStatus, "status 'bogus' is not one of"),
+    ],
+)
+def test_a_result_that_is_not_one_stops_fmin_unless_caught(value: Any, error: type, reason: str) -> None:
+    """As in Hyperopt, a mistake in what the objective returns stops the run at its first trial
+    (instead of failing every trial); with ``catch_eval_exceptions`` it fails just that trial."""
+    trials = Trials()
+    with pytest.raises(error, match=reason):
+        run(fn=lambda x: value, max_evals=3, trials=trials)
+    assert [t["state"] for t in trials.trials] == [JOB_STATE_ERROR]
+    trials = Trials()
+    returns = iter([value, 3.0])
+    best = run(fn=lambda x: next(returns), max_evals=2, trials=trials, catch_eval_exceptions=True)
+    bad, good = trials.trials
+    assert bad["state"] == JOB_STATE_ERROR and bad["result"]["failure"]["type"] == error.__name__
+    assert reason in bad["result"]["failure"]["message"] and bad["misc"]["error"][0] == error.__name__
+    assert trials.best_trial["tid"] == good["tid"] and best == trials.argmin
+
+
+@pytest.mark.parametrize("loss", [np.array(0.5), np.float32(0.5), Decimal("0.5"), Fraction(1, 2)])
+def test_scalar_losses_of_other_types_are_floats(loss: Any) -> None:
+    trials = Trials()
+    run(fn=lambda x: loss, max_evals=1, trials=trials)
+    run(fn=lambda x: {"loss": loss, "status": STATUS_OK}, max_evals=2, trials=trials)
+    assert trials.losses() == [0.5, 0.5] and all(type(v) is float for v in trials.losses())
 
 
 def test_dict_result_keeps_extra_keys_and_attachments() -> None:

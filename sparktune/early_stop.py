@@ -27,7 +27,7 @@ def no_progress_loss(
         raise ValueError(f"no_progress_loss: iteration_stop_count must be >= 1, got {iteration_stop_count}")
 
     def stop_fn(
-        trials: Any, best_loss: float | None = None, since_best: int = 0, seen: int = 0
+        trials: Any, best_loss: float | None = None, since_best: int = 0, seen: int = 0, losses: int = 0
     ) -> tuple[bool, list[Any]]:
         history = trials.history()
         # Rows are in insertion order; count each finished row once, in order.
@@ -37,6 +37,7 @@ def no_progress_loss(
             seen += 1
             if loss != loss:  # failed or cancelled: no loss to compare
                 continue
+            losses += 1
             if best_loss is None:
                 # As in Hyperopt, the first loss counts as one trial without progress.
                 best_loss, since_best = float(loss), since_best + 1
@@ -44,6 +45,8 @@ def no_progress_loss(
                 best_loss, since_best = float(loss), 0
             else:
                 since_best += 1
-        return since_best >= iteration_stop_count, [best_loss, since_best, seen]
+        # As in Hyperopt, the first loss alone never stops the run.
+        stop = losses > 1 and since_best >= iteration_stop_count
+        return stop, [best_loss, since_best, seen, losses]
 
     return stop_fn

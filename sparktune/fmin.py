@@ -209,7 +209,8 @@ def fmin(
                 f"there are no trials, so there is no best point (max_evals={max_evals}, stopped: {loop.stop_reason})"
             )
         return trials.argmin
-    return space_eval(domain.space, trials.argmin) if trials.best_loss() is not None else None
+    # As in Hyperopt: None without trials; with trials but no ok one, argmin raises AllTrialsFailed.
+    return space_eval(domain.space, trials.argmin) if len(trials) else None
 
 
 def _close_journal(trials: Trials, writer: Any, *, failing: bool) -> None:

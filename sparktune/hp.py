@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +31,9 @@ __all__ = [
 ]
 
 #: Tolerance on ``sum(probabilities) == 1`` for ``pchoice``; loose enough for decimal literals.
-_PROB_SUM_TOL = 1e-6
+#: How far pchoice probabilities may sum from 1 (``[(0.33, a), (0.33, b), (0.33, c)]`` is fine; they
+#: are rescaled to sum to 1).
+_PROB_SUM_TOL = 0.01
 
 
 def _check_label(fn: str, label: object) -> str:
@@ -180,8 +183,11 @@ def uniformint(label: str, low: float, high: float, q: float = 1.0) -> Param:
     label = _check_label("uniformint", label)
     lo, hi = _bounds("uniformint", label, low, high)
     if q != 1.0:
-        raise InvalidSpaceError(
-            f"hp.uniformint({label!r}, ...): q must be 1, got {q!r}; use scope.int(hp.quniform(...)) for a coarser grid"
+        warnings.warn(
+            f"hp.uniformint({label!r}, ...): q={q!r} is ignored, the values step by 1 (as in Hyperopt); "
+            "use scope.int(hp.quniform(...)) for a coarser grid",
+            UserWarning,
+            stacklevel=2,
         )
     return Param(label, Kind.UNIFORMINT, low=lo, high=hi, q=1.0)
 
@@ -201,7 +207,8 @@ def choice(label: str, options: Sequence[Any]) -> Param:
 
 
 def pchoice(label: str, p_options: Sequence[tuple[float, Any]]) -> Param:
-    """One of the options of ``[(probability, option), ...]``; probabilities must sum to 1."""
+    """One of the options of ``[(probability, option), ...]``; probabilities must sum to 1 (within
+    1%, then they are rescaled)."""
     label = _check_label("pchoice", label)
     pairs = list(p_options)
     if not pairs:
@@ -217,7 +224,7 @@ def pchoice(label: str, p_options: Sequence[tuple[float, Any]]) -> Param:
             raise InvalidSpaceError(f"hp.pchoice({label!r}, p_options): probability {i} is negative ({p:g})")
         probs.append(p)
     total = sum(probs)
-    if abs(total - 1.0) > _PROB_SUM_TOL:
+    if round(abs(total - 1.0), 9) > _PROB_SUM_TOL:  # (0.33 * 3 is 1 - 0.0100000001)
         raise InvalidSpaceError(
             f"hp.pchoice({label!r}, p_options): probabilities must sum to 1, got {total:g}; normalise them"
         )

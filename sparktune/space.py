@@ -482,7 +482,8 @@ def _evaluate(node: Node, vals: Mapping[str, Any], params: Mapping[str, Param]) 
     if isinstance(node, DictNode):
         return {k: _evaluate(v, vals, params) for k, v in node.items.items()}
     if isinstance(node, SeqNode):
-        return node.kind(_evaluate(v, vals, params) for v in node.items)
+        items = [_evaluate(v, vals, params) for v in node.items]
+        return node.kind(*items) if hasattr(node.kind, "_fields") else node.kind(items)  # a namedtuple
     if isinstance(node, Apply):
         args = [_evaluate(a, vals, params) for a in node.args]
         kwargs = {k: _evaluate(v, vals, params) for k, v in node.kwargs.items()}

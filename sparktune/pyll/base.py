@@ -11,6 +11,8 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
+
 from ..space import Apply, as_node
 
 __all__ = ["Scope", "scope"]
@@ -20,6 +22,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _switch(index: int, *options: Any) -> Any:
     return options[index]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _call(fn: Callable[..., Any], args: Any = (), kwargs: Any = None) -> Any:
+    return fn(*args, **(kwargs or {}))
+
+
+def _str_join(sep: str, items: Any) -> str:
+    return sep.join(items)
 
 
 class Scope:
@@ -65,15 +79,26 @@ class Scope:
 
 
 scope = Scope()
-for _fn in (builtins.int, builtins.float, builtins.bool, builtins.str, builtins.len, builtins.abs, builtins.round):
+for _fn in (
+    builtins.int, builtins.float, builtins.bool, builtins.str, builtins.len, builtins.abs, builtins.round,
+    builtins.max, builtins.min, builtins.sum, builtins.pow, builtins.range, builtins.getattr,
+):  # fmt: skip
     scope.define(_fn)
+# Hyperopt's other scope functions that spaces use (its names).
 _extra: dict[str, Any] = {
     "exp": math.exp,
     "log": math.log,
     "sqrt": math.sqrt,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
     "maximum": max,
     "minimum": min,
     "switch": _switch,
+    "identity": _identity,
+    "call": _call,
+    "str_join": _str_join,
+    "asarray": np.asarray,
 }
 for _name, _extra_fn in _extra.items():
     scope._fns[_name] = _extra_fn

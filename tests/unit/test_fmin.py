@@ -158,6 +158,15 @@ def test_early_stop_no_progress_loss() -> None:
     assert len(trials) == 8
 
 
+@pytest.mark.parametrize("count, improving, expected", [(1, True, 10), (1, False, 2), (2, False, 2), (3, False, 3)])
+def test_no_progress_loss_never_stops_on_the_first_loss(count: int, improving: bool, expected: int) -> None:
+    """Hyperopt's rule: the first loss counts as one trial without progress, but stops nothing."""
+    trials = Trials()
+    losses = iter(range(0, -100, -1) if improving else [1.0] * 100)
+    run(fn=lambda x: next(losses), max_evals=10, trials=trials, early_stop_fn=early_stop.no_progress_loss(count))
+    assert len(trials) == expected
+
+
 def test_early_stop_custom_function_receives_its_state() -> None:
     calls: list[int] = []
 
@@ -256,6 +265,12 @@ def test_dict_result_keeps_extra_keys_and_attachments() -> None:
     assert first["result"]["x_seen"] == first["misc"]["vals"]["x"][0]
     assert "attachments" not in first["result"]
     assert trials.trial_attachments(first)["blob"] == b"\x00\x01"
+
+
+def test_return_argmin_false_without_an_ok_trial_raises_as_hyperopt() -> None:
+    with pytest.raises(AllTrialsFailed, match="none of the 2 trials finished ok"):
+        run(fn=lambda x: float("nan"), max_evals=2, return_argmin=False)
+    assert run(max_evals=0, return_argmin=False) is None
 
 
 def test_return_argmin_false_gives_values() -> None:

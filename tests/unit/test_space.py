@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -100,6 +102,24 @@ def test_bad_parameters_fail_early_with_the_label(make: object, message: str) ->
         make()  # type: ignore[operator]
 
 
+def test_pchoice_probabilities_within_one_percent_of_one_are_rescaled() -> None:
+    p = hp.pchoice("p", [(0.33, "a"), (0.33, "b"), (0.33, "c")])
+    assert p.probs is not None and np.allclose(p.probs, [1 / 3] * 3) and sum(p.probs) == pytest.approx(1.0)
+
+
+def test_uniformint_ignores_q_with_a_warning_as_hyperopt_ignores_it() -> None:
+    with pytest.warns(UserWarning, match="q=2 is ignored"):
+        u = hp.uniformint("u", 0, 10, q=2)
+    assert u.q == 1.0
+
+
+def test_a_namedtuple_in_the_space_comes_back_as_that_namedtuple() -> None:
+    Pair = collections.namedtuple("Pair", ["lr", "depth"])
+    space = Pair(hp.uniform("lr", 0, 1), hp.choice("depth", [2, 4]))
+    got = space_eval(space, {"lr": 0.5, "depth": 1})
+    assert got == Pair(0.5, 4) and isinstance(got, Pair)
+
+
 def test_randint_keywords() -> None:
     assert compile_space(hp.randint("r", upper=4)).params[0].high == 4
     p = hp.randint("r", low=2, high=5)
@@ -125,3 +145,20 @@ def test_fingerprint_is_stable_and_distinguishes_spaces() -> None:
 def test_nodes_are_not_iterable() -> None:
     with pytest.raises(TypeError, match="not iterable"):
         list(hp.uniform("x", 0, 1))
+
+
+def test_hyperopt_scope_functions_that_spaces_use() -> None:
+    space = {
+        "pow": scope.pow(hp.uniform("x", 1, 2), 2),
+        "sum": scope.sum([hp.uniform("y", 0, 1), 1.0]),
+        "identity": scope.identity(hp.choice("c", [1, 2])),
+        "trig": scope.sin(0.0) + scope.cos(0.0) + scope.tan(0.0),
+        "call": scope.call(dict, args=(), kwargs={"k": hp.uniform("z", 0, 1)}),
+        "asarray": scope.asarray([1, 2]),
+        "max": scope.max(hp.uniform("w", 0, 1), 0.5),
+        "join": scope.str_join("-", ["a", "b"]),
+    }
+    got = space_eval(space, {"x": 1.5, "y": 0.25, "c": 1, "z": 0.1, "w": 0.25})
+    assert got["pow"] == 2.25 and got["sum"] == 1.25 and got["identity"] == 2 and got["trig"] == 1.0
+    assert got["call"] == {"k": 0.1} and np.array_equal(got["asarray"], [1, 2])
+    assert got["max"] == 0.5 and got["join"] == "a-b"

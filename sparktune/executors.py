@@ -4,9 +4,8 @@
 returns events (:class:`Started`, :class:`Completion`) as they happen. An executor never decides
 what to run next or when to stop; it only runs what it is given and reports back.
 
-:class:`SerialExecutor` runs trials one at a time: on the caller's thread when the driver waits
-without a deadline, else on a worker thread, so that the driver can stop waiting at the deadline
-and the running trial can be interrupted.
+:class:`SerialExecutor` runs trials one at a time on the caller's thread, as Hyperopt does; a
+deadline interrupts the running trial at its next Python instruction.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .exceptions import TrialCancelled
 from .objective import Domain, Outcome
@@ -96,31 +95,27 @@ def drain(events: queue.SimpleQueue[Any], timeout: float | None) -> list[Any]:
 
 
 class SerialExecutor:
-    """Runs trials one after another in this process.
+    """Runs trials one after another in this process, on the caller's thread, as Hyperopt does:
+    the objective sees the caller's thread-local state and context, may use ``signal``, and
+    Ctrl-C reaches it directly.
 
     ``max_queue_len`` trials may be handed out at once (Hyperopt's meaning: the algorithm
-    proposes that many before any result comes back). ``wait(None)`` (no deadline) runs trials on
-    the caller's thread, as Hyperopt does: one call reports the next trial started (so the driver
-    records it as running), the next runs it and reports it finished; Ctrl-C reaches the objective
-    directly and no thread hand-off is paid per trial. ``wait(seconds)`` hands trials to a worker thread (started
-    then), so the caller regains control at the deadline; cancelling the running trial there
-    raises :class:`~sparktune.exceptions.TrialCancelled` inside it at its next Python
-    instruction, and a trial blocked in native code finishes in the background, its result
-    discarded.
+    proposes that many before any result comes back). Each trial takes two waits: the first
+    reports it started (so the driver records it as running), the second runs it and reports it
+    finished. With a deadline (``wait(seconds)``) a watchdog thread raises
+    :class:`~sparktune.exceptions.TrialCancelled` inside the objective when the deadline passes,
+    at its next Python instruction; the wait then returns no event and the driver cancels the
+    trial. A trial inside one long native call (a C extension, ``time.sleep``) is stopped only
+    when that call returns: nothing is left running in the background.
     """
 
     def __init__(self, domain: Domain, *, max_queue_len: int = 1) -> None:
         self._domain = domain
         self._capacity = max(1, int(max_queue_len))
-        self._pending: deque[TrialTask] = deque()  # submitted, not yet given to anyone
-        self._started: tuple[TrialTask, float] | None = None  # reported started, to run inline next
-        self._tasks: queue.SimpleQueue[TrialTask | None] = queue.SimpleQueue()
-        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._pending: deque[TrialTask] = deque()  # submitted, not yet reported started
+        self._started: tuple[TrialTask, float] | None = None  # reported started, to run next
         self._cancelled: set[int] = set()
-        self._guard = threading.Lock()
-        self._current: int | None = None
         self._cancel_all = False
-        self._thread: threading.Thread | None = None
 
     def capacity(self) -> int:
         return self._capacity
@@ -129,26 +124,15 @@ class SerialExecutor:
         self._pending.extend(tasks)
 
     def wait(self, timeout: float | None) -> list[Event]:
-        if timeout is None and self._thread is None:
-            return self._step_inline()
-        # A deadline: from now on every trial runs on the worker thread, in submission order.
-        if self._started is not None:
-            self._pending.appendleft(self._started[0])
-            self._started = None
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="sparktune-trial", daemon=True)
-            self._thread.start()
-        while self._pending:
-            self._tasks.put(self._pending.popleft())
-        return drain(self._events, timeout)
-
-    def _step_inline(self) -> list[Event]:
-        """Report the next trial as started (so the driver records it as running, as it would a
-        trial on the worker thread), then, at the next wait, run it and report its completion."""
         if self._started is not None:
             task, start = self._started
             self._started = None
-            outcome = self._domain.evaluate(task.vals)
+            if timeout is None:
+                outcome: Outcome | None = self._domain.evaluate(task.vals)
+            else:
+                outcome = call_with_deadline(lambda: self._domain.evaluate(task.vals), timeout)
+            if outcome is None:
+                return []  # stopped at the deadline; the driver cancels it
             return [Completion(task.tid, outcome, start, time.time(), "local")]
         while self._pending:
             task = self._pending.popleft()
@@ -158,48 +142,57 @@ class SerialExecutor:
         return []
 
     def cancel(self, tids: Iterable[int] | None = None) -> None:
-        with self._guard:
-            if tids is None:
-                self._cancel_all = True
-                targets = {self._current} if self._current is not None else set()
-            else:
-                targets = set(tids)
-            self._cancelled |= targets
-            if self._started is not None and (self._cancel_all or self._started[0].tid in self._cancelled):
-                self._started = None
-            if self._current is not None and self._current in self._cancelled and self._thread is not None:
-                _raise_in_thread(self._thread, TrialCancelled)
+        # Called by the driver between waits, so no trial is running on its thread now.
+        if tids is None:
+            self._cancel_all = True
+        else:
+            self._cancelled |= set(tids)
+        if self._started is not None and (self._cancel_all or self._started[0].tid in self._cancelled):
+            self._started = None
 
     def close(self) -> None:
         self.cancel()
         self._pending.clear()
-        self._started = None
-        self._tasks.put(None)
-
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            try:
-                with self._guard:
-                    if self._cancel_all or task.tid in self._cancelled:
-                        continue
-                    self._current = task.tid
-                start = time.time()
-                self._events.put(Started(task.tid, start, "local"))
-                outcome = self._domain.evaluate(task.vals)
-                with self._guard:
-                    self._current = None
-                self._events.put(Completion(task.tid, outcome, start, time.time(), "local"))
-            except TrialCancelled:
-                # Delivered between the objective's return and the guard: the trial is over.
-                with self._guard:
-                    self._current = None
 
 
-def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) -> None:
-    """Ask CPython to raise ``exc_type`` in ``thread`` at its next bytecode."""
-    ident = thread.ident
-    if ident is not None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
+_T = TypeVar("_T")
+
+
+def call_with_deadline(fn: Callable[[], _T], seconds: float) -> _T | None:
+    """``fn()`` on this thread, or ``None`` if it was still running after ``seconds``: a watchdog
+    thread then raises :class:`TrialCancelled` inside it at its next Python instruction."""
+    me = threading.get_ident()
+    lock = threading.Lock()
+    fired = done = False
+
+    def fire() -> None:
+        nonlocal fired
+        with lock:
+            if not done:
+                fired = True
+                _raise_in_thread(me, TrialCancelled)
+
+    timer = threading.Timer(max(seconds, 0.0), fire)
+    timer.daemon = True
+    timer.start()
+    result: _T | None = None
+    try:
+        try:
+            result = fn()
+        finally:
+            with lock:
+                done = True
+                if fired:
+                    _raise_in_thread(me, None)  # withdraw it if it has not been raised yet
+    except TrialCancelled:
+        pass  # raised after fn returned (fn itself turns it into a failed outcome)
+    finally:
+        timer.cancel()
+    return None if fired else result
+
+
+def _raise_in_thread(ident: int, exc_type: type[BaseException] | None) -> None:
+    """Ask CPython to raise ``exc_type`` in the thread ``ident`` at its next bytecode (``None``:
+    withdraw a pending one)."""
+    exc = ctypes.py_object(exc_type) if exc_type is not None else None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), exc)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
+import signal
 import subprocess
 import sys
 import textwrap
@@ -118,7 +120,7 @@ def test_timeout_stops_a_running_trial() -> None:
     assert best == trials.argmin
 
 
-def test_trials_run_on_the_calling_thread_without_a_timeout_and_on_a_worker_with_one() -> None:
+def test_trials_run_on_the_calling_thread_with_or_without_a_timeout() -> None:
     seen: list[tuple[str, list[int]]] = []
     trials = Trials()
 
@@ -134,7 +136,42 @@ def test_trials_run_on_the_calling_thread_without_a_timeout_and_on_a_worker_with
     seen.clear()
     trials = Trials()
     run(fn=record, max_evals=3, trials=trials, timeout=60)
-    assert [name for name, _ in seen] == ["sparktune-trial"] * 3  # the driver must be free to stop at the deadline
+    assert [name for name, _ in seen] == [threading.current_thread().name] * 3
+
+
+def test_with_a_timeout_the_objective_keeps_the_callers_thread_state() -> None:
+    """As in Hyperopt: thread-local state, context variables and signal handlers work in the
+    objective (a per-trial SIGALRM limit is a common idiom)."""
+    local = threading.local()
+    local.value = "set by the caller"
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    var.set("set by the caller")
+    seen: list[tuple[str, str, bool]] = []
+
+    def objective(x: float) -> float:
+        previous = signal.signal(signal.SIGALRM, signal.SIG_IGN)  # raises off the main thread
+        signal.signal(signal.SIGALRM, previous)
+        seen.append((getattr(local, "value", "missing"), var.get(), True))
+        return x
+
+    run(fn=objective, max_evals=2, timeout=60)
+    assert seen == [("set by the caller", "set by the caller", True)] * 2
+
+
+def test_a_timeout_leaves_nothing_running_after_fmin_returns() -> None:
+    steps: list[int] = []
+
+    def slow(x: float) -> float:
+        for i in range(400):  # pure Python: interruptible at any instruction
+            steps.append(i)
+            time.sleep(0.005)
+        return x
+
+    with pytest.raises(AllTrialsFailed, match="TrialCancelled"):
+        run(fn=slow, max_evals=3, timeout=0.2)
+    after_return = len(steps)
+    time.sleep(0.1)
+    assert len(steps) == after_return < 400
 
 
 def test_timeout_with_no_finished_trial_raises_all_failed() -> None:

@@ -6,6 +6,7 @@ A rule is called as ``rule(trials, *state)`` after each finished trial and retur
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,7 @@ def no_progress_loss(
             if state < STATE_DONE:
                 break
             seen += 1
-            if loss != loss:  # failed or cancelled: no loss to compare
+            if not math.isfinite(loss):  # failed or cancelled: no loss to compare
                 continue
             losses += 1
             if best_loss is None:

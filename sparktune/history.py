@@ -3,7 +3,8 @@
 :class:`History` is owned by a ``Trials`` and updated in O(1) per trial (amortised growth of
 numpy buffers). :meth:`History.view` hands algorithms read-only arrays over the rows so far:
 one row per trial in insertion order, one float64 column per parameter label (``NaN`` where the
-parameter was inactive), the trial state and the loss (``NaN`` unless the trial finished ``ok``).
+parameter was inactive), the trial state and the loss (``NaN`` unless the trial finished ``ok``,
+``inf`` when the objective returned an infinite loss).
 The parameter columns live in one 2-D array, so an algorithm gathers the rows it needs of all its
 parameters in one numpy call.
 """
@@ -42,7 +43,14 @@ class HistoryView:
     @property
     def ok(self) -> np.ndarray:
         """Rows that finished with a finite loss."""
-        return ~np.isnan(self.losses)
+        return np.isfinite(self.losses)
+
+    @property
+    def infeasible(self) -> np.ndarray:
+        """Rows whose objective returned an infinite loss: failed trials, never the best, but
+        evidence that their region is bad (returning ``inf`` for a configuration that cannot
+        run is a common idiom), which a model may use."""
+        return np.isposinf(self.losses)
 
     @property
     def pending(self) -> np.ndarray:
@@ -122,10 +130,14 @@ class History:
         self._n += 1
         return row
 
-    def update(self, row: int, state: int, loss: float | None) -> None:
-        """Set a row's state and loss (``None`` or non-finite: no usable loss)."""
+    def update(self, row: int, state: int, loss: float | None, *, infeasible: bool = False) -> None:
+        """Set a row's state and loss (``None`` or non-finite: no usable loss; ``inf`` when the
+        objective returned an infinite loss, see :attr:`HistoryView.infeasible`)."""
         self._states[row] = state
-        self._losses[row] = loss if loss is not None and math.isfinite(loss) else np.nan
+        if loss is not None and math.isfinite(loss):
+            self._losses[row] = loss
+        else:
+            self._losses[row] = np.inf if infeasible else np.nan
 
     def view(self) -> HistoryView:
         n = self._n

@@ -17,7 +17,9 @@ How a suggestion is made
    refined among its own trials while another branch leads. Trials still queued or running join
    the above sets (*constant liar*: they are treated as bad, so new points move away from them),
    and so does each point already proposed in the same batch: ``k`` ids give ``k`` distinct
-   points that spread out instead of ``k`` copies of the current best guess.
+   points that spread out instead of ``k`` copies of the current best guess. Trials whose
+   objective returned an infinite loss (the idiom for a configuration that cannot run) are failed
+   trials, outside the split, but join the above sets too, so their regions are avoided.
 3. A parameter learns only from trials where it was active. Parzen mixtures ``l`` (below) and
    ``g`` (above) are fitted as the two parts of one mixture, over every block at once, and
    scored by one kernel evaluation (:mod:`sparktune._parzen`),
@@ -396,6 +398,9 @@ def _split(
     reached = np.cumsum(np.take(ok_act, order, axis=1), axis=1, dtype=np.int32) >= np.array(n_below)[:, None]
     below = ok_act & (rank <= np.argmax(reached, axis=1)[:, None])
     above = ok_act & ~below
+    # Trials whose objective returned an infinite loss (a configuration that cannot run) are
+    # not in the split, but their regions are bad: they join the above sets.
+    above |= act & view.infeasible
     if constant_liar:
         above |= act & view.pending
     return below, above

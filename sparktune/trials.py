@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import enum
 import logging
+import math
 import os
 import threading
 from collections import Counter
@@ -290,7 +291,9 @@ class Trials:
         if record.error is not None:
             doc["misc"]["error"] = (record.error.type, record.error.message)
         loss = record.loss
-        self._history.update(row, int(record.state), loss)
+        given = record.result.get("loss")
+        infeasible = record.state is TrialState.DONE and isinstance(given, float) and given == math.inf
+        self._history.update(row, int(record.state), loss, infeasible=infeasible)
         best = self.best_loss()
         if loss is not None and (best is None or loss < best):
             self._best_row = row

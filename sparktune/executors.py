@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from .exceptions import TrialCancelled
-from .objective import Domain, Outcome
+from .objective import Ctrl, Domain, Outcome
 
 __all__ = ["TrialTask", "Started", "Completion", "Event", "Executor", "SerialExecutor"]
 
@@ -109,8 +109,9 @@ class SerialExecutor:
     when that call returns: nothing is left running in the background.
     """
 
-    def __init__(self, domain: Domain, *, max_queue_len: int = 1) -> None:
+    def __init__(self, domain: Domain, *, max_queue_len: int = 1, trials: Any = None) -> None:
         self._domain = domain
+        self._trials = trials  # for a pass_expr_memo_ctrl objective's ctrl
         self._capacity = max(1, int(max_queue_len))
         self._pending: deque[TrialTask] = deque()  # submitted, not yet reported started
         self._started: tuple[TrialTask, float] | None = None  # reported started, to run next
@@ -127,10 +128,11 @@ class SerialExecutor:
         if self._started is not None:
             task, start = self._started
             self._started = None
+            ctrl = self._ctrl(task.tid) if self._domain.pass_expr_memo_ctrl else None
             if timeout is None:
-                outcome: Outcome | None = self._domain.evaluate(task.vals)
+                outcome: Outcome | None = self._domain.evaluate(task.vals, ctrl)
             else:
-                outcome = call_with_deadline(lambda: self._domain.evaluate(task.vals), timeout)
+                outcome = call_with_deadline(lambda: self._domain.evaluate(task.vals, ctrl), timeout)
             if outcome is None:
                 return []  # stopped at the deadline; the driver cancels it
             return [Completion(task.tid, outcome, start, time.time(), "local")]
@@ -140,6 +142,13 @@ class SerialExecutor:
                 self._started = (task, time.time())
                 return [Started(task.tid, self._started[1], "local")]
         return []
+
+    def _ctrl(self, tid: int) -> Ctrl:
+        """Hyperopt's ``ctrl``: the trials object and the running trial's document."""
+        if self._trials is None:
+            return Ctrl()
+        current = next((doc for doc in self._trials.trials if doc["tid"] == tid), None)
+        return Ctrl(trials=self._trials, current_trial=current)
 
     def cancel(self, tids: Iterable[int] | None = None) -> None:
         # Called by the driver between waits, so no trial is running on its thread now.

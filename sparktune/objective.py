@@ -125,16 +125,23 @@ class Domain:
         return {p.label: p for p in self.space.params}
 
     def evaluate(self, vals: Mapping[str, Any], ctrl: Ctrl | None = None) -> Outcome:
-        """Run the objective on the point ``vals`` (``{label: value}``, choices as indices)."""
+        """Run the objective on the point ``vals`` (``{label: value}``, choices as indices).
+
+        A ``pass_expr_memo_ctrl`` objective gets ``ctrl`` (a bare :class:`Ctrl` if none is
+        given); what it puts in ``ctrl.attachments`` becomes the trial's attachments."""
         try:
             if self.pass_expr_memo_ctrl:
+                ctrl = ctrl or Ctrl()
                 memo = {p: vals[p.label] for p in self.space.params if p.label in vals}
-                returned = self.fn(expr=self.space.root, memo=memo, ctrl=ctrl or Ctrl())
+                returned = self.fn(expr=self.space.root, memo=memo, ctrl=ctrl)
             else:
                 returned = self.fn(self.space.evaluate(vals))
         except Exception as exc:  # an objective's failure is a result, not a crash
             return Outcome.failed(exc)
-        return normalize_result(returned)
+        outcome = normalize_result(returned)
+        if ctrl is not None and ctrl.attachments:
+            outcome.attachments = {**ctrl.attachments, **outcome.attachments}
+        return outcome
 
 
 def _fail(reason: str, result: dict[str, Any] | None = None, kind: str = "InvalidResult") -> dict[str, Any]:

@@ -672,7 +672,7 @@ class Trials:
         """The executor that runs this object's trials: in-process, ``max_queue_len`` queued."""
         from .executors import SerialExecutor
 
-        return SerialExecutor(domain, max_queue_len=max_queue_len)
+        return SerialExecutor(domain, max_queue_len=max_queue_len, trials=self)
 
     def fmin(self, fn: Any, space: Any, algo: Any = None, max_evals: int | None = None, **kwargs: Any) -> Any:
         """``fmin`` with these trials (Hyperopt's ``Trials.fmin``)."""

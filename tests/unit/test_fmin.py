@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import math
 import signal
 import subprocess
@@ -488,6 +489,28 @@ def test_pass_expr_memo_ctrl() -> None:
 
     best = run(fn=objective, max_evals=3)
     assert len(seen) == 3 and "x" in best
+
+
+def test_pass_expr_memo_ctrl_as_hyperopt_documents_it() -> None:
+    """rec_eval builds the point; ctrl has the trials and the running trial's document; what
+    goes in ctrl.attachments is the trial's attachments."""
+    from sparktune import fmin_pass_expr_memo_ctrl, pyll
+
+    trials = Trials()
+
+    @fmin_pass_expr_memo_ctrl
+    def objective(expr: Any, memo: dict[Any, Any], ctrl: Any) -> dict[str, Any]:
+        config = pyll.rec_eval(expr, memo=memo)
+        ctrl.attachments["config"] = json.dumps(config)
+        assert ctrl.trials is trials and ctrl.current_trial["state"] == JOB_STATE_RUNNING
+        return {"loss": config["c"]["w"] + config["x"], "status": STATUS_OK, "tid": ctrl.current_trial["tid"]}
+
+    space = {"x": hp.uniform("x", 0, 1), "c": hp.choice("c", [{"w": 1.0}, {"w": 2.0}])}
+    fmin(objective, space, algo=rand.suggest, max_evals=3, trials=trials, show_progressbar=False)
+    for doc in trials.trials:
+        assert doc["result"]["tid"] == doc["tid"]
+        config = json.loads(trials.trial_attachments(doc)["config"])
+        assert config["x"] == doc["misc"]["vals"]["x"][0]
 
 
 def test_trials_fmin_method() -> None:

@@ -462,6 +462,15 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+def _sorted_keys(items: Mapping[Any, Any]) -> list[Any]:
+    """A dict's keys sorted, as Hyperopt builds every dict of a point (insertion order when the
+    keys do not compare)."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return list(items)
+
+
 def _evaluate(node: Node, vals: Mapping[str, Any], params: Mapping[str, Param]) -> Any:
     if isinstance(node, Literal):
         return node.value
@@ -480,10 +489,12 @@ def _evaluate(node: Node, vals: Mapping[str, Any], params: Mapping[str, Param]) 
             return _evaluate(node.options[index], vals, params)
         return node.to_python(float(value))
     if isinstance(node, DictNode):
-        return {k: _evaluate(v, vals, params) for k, v in node.items.items()}
+        return {k: _evaluate(node.items[k], vals, params) for k in _sorted_keys(node.items)}
     if isinstance(node, SeqNode):
         items = [_evaluate(v, vals, params) for v in node.items]
-        return node.kind(*items) if hasattr(node.kind, "_fields") else node.kind(items)  # a namedtuple
+        if hasattr(node.kind, "_fields"):  # a namedtuple
+            return node.kind(*items)
+        return tuple(items) if node.kind is list else node.kind(items)
     if isinstance(node, Apply):
         args = [_evaluate(a, vals, params) for a in node.args]
         kwargs = {k: _evaluate(v, vals, params) for k, v in node.kwargs.items()}

@@ -20,8 +20,20 @@ def test_nested_structure_and_arithmetic() -> None:
         "neg": -hp.uniform("n", 1, 2),
     }
     out = space_eval(space, {"log_lr": -2.0, "units": 32.0, "n": 1.5})
-    assert out == {"lr": pytest.approx(0.01), "layers": [32, ("fixed", 2)], "neg": -1.5}
+    assert out == {"lr": pytest.approx(0.01), "layers": (32, ("fixed", 2)), "neg": -1.5}
     assert isinstance(out["layers"][0], int)
+
+
+def test_points_have_tuples_for_lists_and_sorted_dicts_as_in_hyperopt() -> None:
+    """Hyperopt builds every list of a space as a tuple (hashable: lru_cache and dict keys work)
+    and every dict with its keys sorted; objectives written for it rely on both."""
+    space = {"z": hp.choice("layers", [[64], [64, 64]]), "a": [hp.uniform("x", 0, 1), 2], "m": {2: "b", 1: "a"}}
+    out = space_eval(space, {"layers": 1, "x": 0.5})
+    assert out == {"a": (0.5, 2), "m": {1: "a", 2: "b"}, "z": (64, 64)}
+    assert list(out) == ["a", "m", "z"] and list(out["m"]) == [1, 2]
+    assert hash(out["z"]) == hash((64, 64))
+    mixed = space_eval({1: hp.uniform("y", 0, 1), "b": 2}, {"y": 0.5})
+    assert list(mixed) == [1, "b"]  # keys that do not compare keep their order
 
 
 def test_scope_define_user_function() -> None:

@@ -102,6 +102,13 @@ DEFAULT_GAMMA = 0.15
 DEFAULT_PRIOR_WEIGHT = 1.0
 DEFAULT_LINEAR_FORGETTING = 25
 
+# Hyperopt's module-level names for the defaults, which some code passes through partial().
+_default_prior_weight = DEFAULT_PRIOR_WEIGHT
+_default_n_startup_jobs = DEFAULT_N_STARTUP_JOBS
+_default_n_EI_candidates = DEFAULT_N_EI_CANDIDATES
+_default_gamma = DEFAULT_GAMMA
+_default_linear_forgetting = DEFAULT_LINEAR_FORGETTING
+
 #: Chosen by measurement (see the module docstring): Hyperopt's sqrt split and independent
 #: model are options, not defaults.
 DEFAULT_MULTIVARIATE = True

@@ -316,7 +316,11 @@ class Trials:
     def _add(self, record: Trial) -> None:
         with self._lock:
             if record.tid in self._row:
-                raise InvalidTrial(f"a trial with tid {record.tid} is already in these trials")
+                raise InvalidTrial(
+                    f"a trial with tid {record.tid} is already in these trials; to merge the trials of "
+                    "two runs, give the added documents new tids first (tid = trials.new_trial_ids(1)[0], "
+                    "set in doc['tid'] and doc['misc']['tid'])"
+                )
             if record.exp_key is None:
                 record.exp_key = self._exp_key
             row = len(self._records)
@@ -548,6 +552,14 @@ class Trials:
     @property
     def _trials(self) -> list[dict[str, Any]]:  # some Hyperopt-era code reads this directly
         return self._docs
+
+    @property
+    def _dynamic_trials(self) -> list[dict[str, Any]]:  # likewise (Hyperopt's unfiltered list)
+        return self._docs
+
+    @property
+    def _ids(self) -> set[int]:  # likewise: the tids in use
+        return {r.tid for r in self._records}
 
     @property
     def exp_key(self) -> str | None:

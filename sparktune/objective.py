@@ -124,6 +124,26 @@ class Domain:
         """Hyperopt's ``domain.params``: the parameter nodes by label."""
         return {p.label: p for p in self.space.params}
 
+    # Hyperopt's helpers for algorithms that build trial documents themselves.
+    cmd = ("domain_attachment", "FMinIter_Domain")
+
+    def new_result(self) -> dict[str, Any]:
+        """The result of a trial not run yet."""
+        return {"status": STATUS_NEW}
+
+    def memo_from_config(self, config: Mapping[str, Any]) -> dict[Any, Any]:
+        """``{parameter node: value}`` for a ``{label: value}`` point."""
+        return {p: config[p.label] for p in self.space.params if p.label in config}
+
+    def loss(self, result: Mapping[str, Any], config: Any = None) -> float | None:
+        return result.get("loss")
+
+    def true_loss(self, result: Mapping[str, Any], config: Any = None) -> float | None:
+        return result.get("true_loss", self.loss(result, config))
+
+    def status(self, result: Mapping[str, Any], config: Any = None) -> str:
+        return str(result["status"])
+
     def evaluate(self, vals: Mapping[str, Any], ctrl: Ctrl | None = None) -> Outcome:
         """Run the objective on the point ``vals`` (``{label: value}``, choices as indices).
 

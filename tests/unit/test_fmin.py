@@ -541,3 +541,24 @@ def test_seeded_queued_run_reproduces() -> None:
         return t.vals["x"]
 
     assert points() == points() == points()
+
+
+def test_a_custom_algorithm_written_as_for_hyperopt() -> None:
+    """A grid-like algorithm building its own documents with Hyperopt's helpers."""
+    from sparktune import base
+
+    def grid(new_ids: list[int], domain: Any, trials: Trials, seed: int) -> list[dict[str, Any]]:
+        idxs = {"x": list(new_ids), "c": list(new_ids)}
+        vals = {"x": [float(tid) for tid in new_ids], "c": [tid % 2 for tid in new_ids]}
+        miscs = [{"tid": tid, "cmd": domain.cmd, "workdir": domain.workdir} for tid in new_ids]
+        base.miscs_update_idxs_vals(miscs, idxs, vals)
+        results = [domain.new_result() for _ in new_ids]
+        return trials.new_trial_docs(list(new_ids), [None] * len(new_ids), results, miscs)
+
+    space = {"x": hp.uniform("x", -5, 5), "c": hp.choice("c", ["a", "b"])}
+    trials = Trials()
+    best = fmin(lambda p: p["x"] ** 2, space, algo=grid, max_evals=4, trials=trials, max_queue_len=2,
+                show_progressbar=False)  # fmt: skip
+    assert best == {"x": 0.0, "c": 0} and trials.vals == {"x": [0.0, 1.0, 2.0, 3.0], "c": [0, 1, 0, 1]}
+    assert base.spec_from_misc(trials.trials[1]["misc"]) == {"x": 1.0, "c": 1}
+    assert base.miscs_to_idxs_vals(trials.miscs, keys=["x"]) == ({"x": [0, 1, 2, 3]}, {"x": [0.0, 1.0, 2.0, 3.0]})

@@ -11,6 +11,10 @@ Trials wait on the driver in one queue. How they reach the executors depends on 
   several per job, long ones go alone; one extra job per slot waits in Spark's queue so that a
   slot never idles while the driver reacts.
 
+Queueing ahead (a pack per job, work queued per slot) is for algorithms whose proposals do not
+depend on results (random search). For the others the driver keeps one trial per slot in flight,
+plus ``max_queue_len`` waiting, so that each proposal sees the results that exist.
+
 Every job carries the run's tag (and its own), so cancelling a trial or the whole run is one
 call. A trial whose Python worker dies (``os._exit``, segfault, lost executor) fails alone: other
 trials of the same slot or pack are run again, not lost.
@@ -169,6 +173,7 @@ class SparkExecutor:
         parallelism: int,
         trial_timeout: float | None = None,
         max_queue_len: int = 1,
+        queue_ahead: bool = False,
         channel: str = "auto",
         profile: Any = None,
     ) -> None:
@@ -179,7 +184,8 @@ class SparkExecutor:
         self._facts = facts
         self._parallelism = max(1, int(parallelism))
         self._trial_timeout = trial_timeout
-        self._extra = max(0, int(max_queue_len) - 1)
+        self._max_queue_len = max(1, int(max_queue_len))
+        self._queue_ahead = queue_ahead
         self._profile = profile
         self._run_tag = f"sparktune-{uuid.uuid4().hex[:12]}"
         self._events: queue.SimpleQueue[Event | _Fatal] = queue.SimpleQueue()
@@ -223,9 +229,16 @@ class SparkExecutor:
         return self._channel
 
     def capacity(self) -> int:
+        if not self._queue_ahead:
+            # An algorithm that learns from results gets them before it proposes again: one
+            # trial per slot plus max_queue_len waiting (Hyperopt's SparkTrials keeps as many).
+            # Queueing a pack of short trials per slot ahead had TPE propose 28 of 30 points
+            # after a single result.
+            return self._parallelism + self._max_queue_len
+        extra = self._max_queue_len - 1
         if self._channel == "socket":
-            return self._parallelism * self._sizer.size + self._extra
-        return self._batch_jobs() * self._sizer.size + self._extra
+            return self._parallelism * self._sizer.size + extra
+        return self._batch_jobs() * self._sizer.size + extra
 
     def submit(self, tasks: Sequence[TrialTask]) -> None:
         with self._work:

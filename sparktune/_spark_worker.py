@@ -125,6 +125,8 @@ def evaluate_point(domain: Domain, vals: dict[str, Any], trial_timeout: float | 
             outcome = domain.evaluate(vals)
     except (TrialTimeout, TrialCancelled) as exc:  # delivered outside the objective's own frames
         outcome = Outcome.failed(exc)
+    except SystemExit as exc:  # sys.exit or argparse in the objective: an error of this trial,
+        outcome = Outcome.failed(exc)  # not a dead worker
     end = time.time()
     error = outcome.error
     return (
@@ -145,7 +147,8 @@ def unloadable_report(exc: BaseException, worker: str) -> WorkerReport:
     message = (
         f"the objective could not be unpickled on the executor ({error.type}: {error.message}); "
         "make the modules it uses importable there (install them on the workers, or ship them with "
-        "spark-submit --py-files / SparkContext.addPyFile), or pickle them by value with "
+        "spark-submit --py-files / SparkContext.addPyFile, or spark.addArtifacts(path, pyfile=True) "
+        "on Spark Connect), or pickle them by value with "
         "cloudpickle.register_pickle_by_value(module)"
     )
     outcome = Outcome.failed(exc)

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .objective import STATUS_NEW, Domain
 from .trials import Trials
 
-__all__ = ["docs_for_points", "docs_for_columns"]
+__all__ = ["docs_for_points", "docs_for_columns", "non_adaptive", "is_adaptive"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def non_adaptive(suggest: F) -> F:
+    """Mark an algorithm whose proposals do not depend on results (random search): an executor
+    may then queue many trials ahead without hurting it."""
+    suggest.sparktune_non_adaptive = True  # type: ignore[attr-defined]
+    return suggest
+
+
+def is_adaptive(algo: Any) -> bool:
+    """Whether ``algo`` (possibly a ``functools.partial``) learns from results; unknown ones do."""
+    while isinstance(algo, functools.partial):
+        algo = algo.func
+    return not getattr(algo, "sparktune_non_adaptive", False)
 
 
 def docs_for_points(

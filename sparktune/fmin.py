@@ -23,6 +23,7 @@ from typing import Any
 from . import _preflight, _resume
 from . import progress as _progress
 from ._seeding import base_seed, seed_for, seed_is_given
+from ._suggest import is_adaptive
 from .exceptions import AllTrialsFailed, InvalidArgumentError, JournalError, SerializationError, TrialError
 from .executors import Completion, Executor, Started, TrialTask
 from .objective import Domain
@@ -182,11 +183,12 @@ def fmin(
         if points_to_evaluate:
             _insert_points(trials, points_to_evaluate, domain.space, resumed=bool(resumed and resumed.n_loaded))
         _resume.requeue_interrupted(trials)
-        executor = trials._make_executor(domain, max_queue_len=max_queue_len)
+        executor = trials._make_executor(domain, max_queue_len=max_queue_len, adaptive=is_adaptive(algo))
         loop = _Loop(
             domain=domain, trials=trials, algo=algo, executor=executor, seed=seed, max_evals=limit,
             deadline=None if timeout is None else time.monotonic() + float(timeout),
-            loss_threshold=loss_threshold, early_stop_fn=early_stop_fn, catch=catch_eval_exceptions,
+            loss_threshold=loss_threshold, early_stop_fn=early_stop_fn,
+            catch=catch_eval_exceptions or not trials.errors_stop_fmin,
         )  # fmt: skip
         try:
             with progress_factory(initial=len(trials), total=None if max_evals is None else limit) as bar:

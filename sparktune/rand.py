@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ._suggest import docs_for_columns
+from ._suggest import docs_for_columns, non_adaptive
 from .objective import Domain
 from .trials import Trials
 
 __all__ = ["suggest"]
 
 
+@non_adaptive
 def suggest(new_ids: Sequence[int], domain: Domain, trials: Trials, seed: int) -> list[dict[str, Any]]:
     """Propose ``len(new_ids)`` points drawn from the prior (Hyperopt's ``rand.suggest``)."""
     rng = np.random.default_rng(seed)

@@ -93,7 +93,14 @@ class SparkTrials(Trials):
         self._spark = resolve_session(spark_session)
         self._facts = session_facts(self._spark)
         per_trial = max(cpus_per_trial or 1, self._facts.task_cpus)
-        slots = max(1, (self._facts.slots * self._facts.task_cpus) // per_trial)
+        cores = self._facts.slots * self._facts.task_cpus
+        if per_trial > cores:
+            warnings.warn(
+                f"cpus_per_trial={per_trial} is more than the {cores} cores of this Spark cluster: trials run "
+                f"one at a time with the cores there are. Lower cpus_per_trial or add executors",
+                stacklevel=2,
+            )
+        slots = max(1, cores // per_trial)
         self.parallelism = slots if parallelism is None else check_parallelism(int(parallelism), slots=slots)
         self._profile = self._resource_profile(per_trial)
         self.last_channel: str | None = None
@@ -134,7 +141,10 @@ class SparkTrials(Trials):
 
     # ----- the executor seam ------------------------------------------------------------------
 
-    def _make_executor(self, domain: Domain, *, max_queue_len: int) -> Any:
+    #: A failing trial fails alone and the run goes on, as with Hyperopt's SparkTrials.
+    errors_stop_fmin = False
+
+    def _make_executor(self, domain: Domain, *, max_queue_len: int, adaptive: bool = True) -> Any:
         from ._spark_executor import SparkExecutor
         from ._spark_session import resolve_session, session_facts
 
@@ -150,6 +160,7 @@ class SparkTrials(Trials):
             parallelism=self.parallelism,
             trial_timeout=self.trial_timeout,
             max_queue_len=max_queue_len,
+            queue_ahead=not adaptive,
             channel=self.result_channel,
             profile=self._profile,
         )

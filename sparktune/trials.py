@@ -642,6 +642,8 @@ class Trials:
                 else:
                     reason = first.error or failure or first.result
                 detail = f"; the first failure was trial {first.tid}: {reason}"
+                if first.state is TrialState.CANCEL and "(timeout)" in str(reason):
+                    detail += " (the run's timeout ended before any trial finished: raise timeout)"
                 if first.error is not None and first.error.traceback:
                     detail += f"\n{first.error.traceback}"
             raise AllTrialsFailed(f"there is no best trial: none of the {len(self)} trials finished ok{detail}")
@@ -680,8 +682,13 @@ class Trials:
 
     # ----- fmin ------------------------------------------------------------------------------
 
-    def _make_executor(self, domain: Domain, *, max_queue_len: int) -> Executor:
-        """The executor that runs this object's trials: in-process, ``max_queue_len`` queued."""
+    #: Whether a trial whose objective raised stops ``fmin`` (unless ``catch_eval_exceptions``), as
+    #: with Hyperopt's ``Trials``; SparkTrials goes on, as Hyperopt's SparkTrials does.
+    errors_stop_fmin = True
+
+    def _make_executor(self, domain: Domain, *, max_queue_len: int, adaptive: bool = True) -> Executor:
+        """The executor that runs this object's trials: in-process, ``max_queue_len`` queued
+        (``adaptive``: whether the algorithm learns from results; one at a time here anyway)."""
         from .executors import SerialExecutor
 
         return SerialExecutor(domain, max_queue_len=max_queue_len, trials=self)

@@ -16,7 +16,7 @@ import pytest
 
 from sparktune import SparkTrials, fmin, hp, rand
 from sparktune.early_stop import no_progress_loss
-from sparktune.exceptions import SerializationError
+from sparktune.exceptions import AllTrialsFailed, SerializationError
 from sparktune.trials import TrialState
 
 # The objectives below must reach the executors, which cannot import this test module.
@@ -121,11 +121,8 @@ def test_trial_timeout_stops_only_that_trial(session: Any, channel: str) -> None
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_timeout_cancels_running_trials_and_session_stays_usable(session: Any, channel: str) -> None:
     trials = SparkTrials(spark_session=session, timeout=2, result_channel=channel)
-    best = fmin(
-        faulty, hp.uniform("x", 6, 7), algo=rand.suggest, max_evals=10, trials=trials,
-        show_progressbar=False, return_argmin=False,
-    )  # fmt: skip
-    assert best is None
+    with pytest.raises(AllTrialsFailed, match="TrialCancelled"):  # no trial finished: no best point
+        fmin(faulty, hp.uniform("x", 6, 7), algo=rand.suggest, max_evals=10, trials=trials, show_progressbar=False)
     assert trials.count_cancelled_trials() >= trials.parallelism  # running, and queued on the spark channel
     assert trials.count_successful_trials() == 0
     assert active_jobs(session) == []
@@ -286,3 +283,51 @@ def test_an_objective_the_executors_cannot_import_fails_its_trials_clearly(class
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("driver_only_module", None)
+
+
+def test_a_failing_trial_fails_alone_without_catch_eval_exceptions(classic: Any) -> None:
+    """As with Hyperopt's SparkTrials: the run goes on after a trial raises."""
+    trials = SparkTrials(spark_session=classic, parallelism=2)
+    fmin(faulty, hp.uniform("x", 0, 10), algo=rand.suggest, max_evals=6, trials=trials,
+         points_to_evaluate=points(0.5, 2.5, 1.5, 2.7, 0.25, 1.25), show_progressbar=False)  # fmt: skip
+    assert trials.count_total_trials() == 6 and trials.count_failed_trials() == 2
+    assert trials.count_successful_trials() == 4
+
+
+def test_an_adaptive_algorithm_sees_the_results_before_it_proposes_again(classic: Any) -> None:
+    """Short trials used to be queued a pack per slot ahead: TPE then proposed almost every point
+    after one result. Now one trial per slot is in flight, plus max_queue_len waiting."""
+    from sparktune import tpe
+
+    in_flight: list[int] = []
+
+    def algo(new_ids: list[int], domain: Any, trials: Any, seed: int) -> Any:
+        waiting = sum(t["state"] in (0, 1) for t in trials.trials)
+        in_flight.append(waiting + len(new_ids))
+        return tpe.suggest(new_ids, domain, trials, seed, n_startup_jobs=4)
+
+    trials = SparkTrials(spark_session=classic, parallelism=2, result_channel="socket")
+    fmin(quadratic, hp.uniform("x", -5, 5), algo=algo, max_evals=30, trials=trials, show_progressbar=False)
+    assert trials.count_successful_trials() == 30
+    assert max(in_flight) <= 3  # 2 slots + max_queue_len 1
+
+
+def exits(x: float) -> float:
+    if x > 0.5:
+        sys.exit(2)  # as argparse does on a bad argument
+    return x
+
+
+def test_sys_exit_in_the_objective_is_that_trials_error_not_a_dead_worker(classic: Any) -> None:
+    trials = SparkTrials(spark_session=classic, parallelism=2)
+    fmin(exits, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=3, trials=trials,
+         points_to_evaluate=points(0.75, 0.25, 0.5), show_progressbar=False)  # fmt: skip
+    failed = trials.trial(0)
+    assert failed.state is TrialState.ERROR and failed.error is not None and failed.error.type == "SystemExit"
+    assert trials.count_successful_trials() == 2
+
+
+def test_more_cpus_per_trial_than_the_cluster_has_warns(classic: Any) -> None:
+    with pytest.warns(UserWarning, match="cpus_per_trial=64 is more than the"):
+        trials = SparkTrials(spark_session=classic, cpus_per_trial=64)
+    assert trials.parallelism == 1

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import pickle
+import sys
 import types
 import warnings
 from collections import deque
@@ -265,6 +267,15 @@ def serialize_checked(obj: Any, fn: Any = None, *, where: str = "SparkTrials") -
     return buffer.getvalue()
 
 
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside sparktune."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
+
 def check_parallelism(parallelism: int, max_evals: int | None = None, slots: int | None = None) -> int:
     """The parallelism that can be used; warns when ``parallelism`` exceeds ``max_evals`` or ``slots``."""
     use = parallelism
@@ -272,14 +283,14 @@ def check_parallelism(parallelism: int, max_evals: int | None = None, slots: int
         warnings.warn(
             f"parallelism={parallelism} is larger than max_evals={max_evals}: at most {max_evals} trials can run "
             f"at once, so parallelism {max_evals} is used. Lower parallelism or raise max_evals",
-            stacklevel=3,
+            stacklevel=_user_stacklevel(),
         )
         use = max(1, max_evals)
     if slots is not None and slots > 0 and use > slots:
         warnings.warn(
             f"parallelism={use} is larger than the {slots} task slots the cluster offers now: at most {slots} "
             f"trials run at once, so parallelism {slots} is used. Lower parallelism, or add executors/cores",
-            stacklevel=3,
+            stacklevel=_user_stacklevel(),
         )
         use = slots
     return use

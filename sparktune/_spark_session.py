@@ -142,7 +142,8 @@ def session_facts(session: Any) -> SessionFacts:
     else:
         sc = session.sparkContext
         master = sc.master
-        cores = int(sc.defaultParallelism)
+        # A local master says its cores; spark.default.parallelism may say anything.
+        cores = _local_cores(master) or int(sc.defaultParallelism)
     return SessionFacts(connect=connect, master=master, slots=max(1, cores // max(task_cpus, 1)), task_cpus=task_cpus)
 
 

@@ -170,8 +170,12 @@ def fmin(
     if trials is None:
         trials = Trials()
     parallelism = getattr(trials, "parallelism", None)
+    run_parallelism = None  # fewer trials at once than the trials object's parallelism
     if isinstance(parallelism, int) and max_evals is not None and max_evals > 0:
-        _preflight.check_parallelism(parallelism, int(max_evals))
+        if getattr(trials, "parallelism_given", True):
+            run_parallelism = _preflight.check_parallelism(parallelism, int(max_evals))
+        else:  # the cluster's slots, by default: no need to warn
+            run_parallelism = min(parallelism, int(max_evals))
     trials._space_info = _resume.space_info(domain.space)
     resumed = None
     if trials_save_file:
@@ -183,7 +187,9 @@ def fmin(
         if points_to_evaluate:
             _insert_points(trials, points_to_evaluate, domain.space, resumed=bool(resumed and resumed.n_loaded))
         _resume.requeue_interrupted(trials)
-        executor = trials._make_executor(domain, max_queue_len=max_queue_len, adaptive=is_adaptive(algo))
+        executor = trials._make_executor(
+            domain, max_queue_len=max_queue_len, adaptive=is_adaptive(algo), parallelism=run_parallelism
+        )
         loop = _Loop(
             domain=domain, trials=trials, algo=algo, executor=executor, seed=seed, max_evals=limit,
             deadline=None if timeout is None else time.monotonic() + float(timeout),

@@ -102,6 +102,7 @@ class SparkTrials(Trials):
             )
         slots = max(1, cores // per_trial)
         self.parallelism = slots if parallelism is None else check_parallelism(int(parallelism), slots=slots)
+        self.parallelism_given = parallelism is not None
         self._profile = self._resource_profile(per_trial)
         self.last_channel: str | None = None
 
@@ -144,7 +145,9 @@ class SparkTrials(Trials):
     #: A failing trial fails alone and the run goes on, as with Hyperopt's SparkTrials.
     errors_stop_fmin = False
 
-    def _make_executor(self, domain: Domain, *, max_queue_len: int, adaptive: bool = True) -> Any:
+    def _make_executor(
+        self, domain: Domain, *, max_queue_len: int, adaptive: bool = True, parallelism: int | None = None
+    ) -> Any:
         from ._spark_executor import SparkExecutor
         from ._spark_session import resolve_session, session_facts
 
@@ -157,7 +160,7 @@ class SparkTrials(Trials):
             self._spark,
             self._facts,
             domain,
-            parallelism=self.parallelism,
+            parallelism=self.parallelism if parallelism is None else min(parallelism, self.parallelism),
             trial_timeout=self.trial_timeout,
             max_queue_len=max_queue_len,
             queue_ahead=not adaptive,

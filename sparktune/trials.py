@@ -686,9 +686,12 @@ class Trials:
     #: with Hyperopt's ``Trials``; SparkTrials goes on, as Hyperopt's SparkTrials does.
     errors_stop_fmin = True
 
-    def _make_executor(self, domain: Domain, *, max_queue_len: int, adaptive: bool = True) -> Executor:
+    def _make_executor(
+        self, domain: Domain, *, max_queue_len: int, adaptive: bool = True, parallelism: int | None = None
+    ) -> Executor:
         """The executor that runs this object's trials: in-process, ``max_queue_len`` queued
-        (``adaptive``: whether the algorithm learns from results; one at a time here anyway)."""
+        (``adaptive``: whether the algorithm learns from results; ``parallelism``: a cap on trials
+        at once; one at a time here anyway)."""
         from .executors import SerialExecutor
 
         return SerialExecutor(domain, max_queue_len=max_queue_len, trials=self)

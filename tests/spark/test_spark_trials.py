@@ -331,3 +331,16 @@ def test_more_cpus_per_trial_than_the_cluster_has_warns(classic: Any) -> None:
     with pytest.warns(UserWarning, match="cpus_per_trial=64 is more than the"):
         trials = SparkTrials(spark_session=classic, cpus_per_trial=64)
     assert trials.parallelism == 1
+
+
+def test_default_parallelism_above_max_evals_is_capped_without_a_warning(classic: Any) -> None:
+    trials = SparkTrials(spark_session=classic)
+    assert trials.parallelism >= 2 and not trials.parallelism_given
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fmin(quadratic, hp.uniform("x", -2, 2), algo=rand.suggest, max_evals=1, trials=trials, show_progressbar=False)
+    assert trials.count_successful_trials() == 1
+    with pytest.warns(UserWarning, match="parallelism=2 is larger than max_evals=1") as caught:
+        fmin(quadratic, hp.uniform("x", -2, 2), algo=rand.suggest, max_evals=1,
+             trials=SparkTrials(spark_session=classic, parallelism=2), show_progressbar=False)  # fmt: skip
+    assert caught[0].filename == __file__  # the warning points at the user's fmin call

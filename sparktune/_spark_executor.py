@@ -289,10 +289,14 @@ class SparkExecutor:
                 self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
         # A normal end: nothing runs any more and every slot task has been told to stop; their
-        # jobs wrap up on their own (tens of ms, longer on Connect) without holding fmin back.
+        # jobs wrap up in tens of ms (longer on Connect), and close() waits for that, so that a
+        # script may stop Spark right after fmin without Spark logging errors about them.
         # A stop with trials still running (timeout, early stop, Ctrl-C): their jobs are
         # interrupted at once and close() returns only when they are gone.
         if not busy:
+            deadline = time.monotonic() + _EXIT_GRACE_S
+            for thread in self._threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
             return
         cancel_tag(self._session, self._facts.connect, self._run_tag)
         grace = time.monotonic() + _CANCEL_GRACE_S

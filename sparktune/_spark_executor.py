@@ -196,6 +196,7 @@ class SparkExecutor:
         self._live: set[int] = set()
         self._running: dict[int, _Running] = {}
         self._timed_out: set[int] = set()
+        self._doomed: set[str] = set()  # slot tags being killed: they get no more trials
         self._closing = False
         self._threads: list[threading.Thread] = []
         self._slots: list[_Slot] = []
@@ -425,6 +426,9 @@ class SparkExecutor:
         with self._work:
             stuck = [(tid, why, self._running[tid].tag) for tid, why in expired if tid in self._running]
             self._timed_out.update(tid for tid, why, _ in stuck if why == "timeout")
+            # The kill reaches the task some time later; if the trial ends first, its slot must
+            # not start another trial that the kill would then take down.
+            self._doomed.update(tag for _, _, tag in stuck)
         for tid, why, tag in stuck:
             logger.warning("trial %d did not stop after its %s: killing its Spark task (%s)", tid, why, tag)
             cancel_tag(self._session, self._facts.connect, tag)
@@ -549,17 +553,20 @@ class SparkExecutor:
                 channel.worker = worker
                 slot = self._slots[index]
                 slot.connected = True
+                tag = slot.tag  # this connection's job (the slot moves on to a new job if it is killed)
                 self._slot_failures = 0
                 if not has_domain:
                     channel.send(("domain", self._payload))
                     recv_message(conn)  # ("ready",)
                 while True:
-                    tasks = self._take(1)
+                    with self._work:
+                        doomed = tag in self._doomed
+                    tasks = None if doomed else self._take(1)
                     if tasks is None:
                         channel.send(("stop",))
                         return
                     current = tasks[0]
-                    self._mark_running([current.tid], slot.tag, worker, time.time(), channel)
+                    self._mark_running([current.tid], tag, worker, time.time(), channel)
                     if not channel.send(("run", [(current.tid, current.vals)], self._trial_timeout)):
                         raise ChannelClosed("the slot task went away before it got its trial")
                     while True:

@@ -90,6 +90,20 @@ def _best_has(attr: str) -> Callable[[Any], bool]:
     return check
 
 
+#: Prior draws that _check_params looks at for parameter names (all branches of a choice).
+_CHECK_DRAWS = 64
+
+
+def _failed_folds(n: int, metrics: list[str], score: float, train: bool) -> dict[str, Any]:
+    """``cross_validate``'s output for ``n`` folds that all failed, scored ``score``."""
+    out: dict[str, Any] = {"fit_time": np.zeros(n), "score_time": np.zeros(n)}
+    for metric in metrics:
+        out[f"test_{metric}"] = np.full(n, score)
+        if train:
+            out[f"train_{metric}"] = np.full(n, score)
+    return out
+
+
 def _metric_names(scoring: Any) -> list[str] | None:
     """Metric names of a multi-metric ``scoring`` (list/tuple/set/dict), else ``None``."""
     if isinstance(scoring, Mapping):
@@ -122,7 +136,9 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
         iterable of splits. The splits are made once, so every candidate sees the same ones.
     refit:
         ``True`` refits the best candidate on all the data (``best_estimator_``); with several
-        metrics, the name of the metric that picks the best; ``False`` skips refitting.
+        metrics, the name of the metric that picks the best; ``False`` skips refitting (with
+        several metrics the search then minimises minus the first metric, and sets no
+        ``best_*`` attributes, as ``GridSearchCV``).
     trials:
         Where trials run: ``None`` for a fresh ``Trials()`` (in this process), or a
         ``Trials``/``SparkTrials(parallelism=...)`` object. It is emptied at the start of each
@@ -136,7 +152,8 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
     return_train_score:
         Also compute train scores (``cv_results_["mean_train_score"]`` ...).
     timeout, loss_threshold, early_stop_fn, show_progressbar:
-        Passed to ``fmin``.
+        Passed to ``fmin``. ``loss_threshold`` is in loss units: minus the score (stop at a
+        score of 0.9 or better with ``loss_threshold=-0.9``).
     """
 
     def __init__(
@@ -208,7 +225,9 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
                     "a metric name is for scoring with several metrics"
                 )
             return None, "score"
-        if self.refit is True or self.refit is False:
+        if self.refit is False:
+            return names, None
+        if self.refit is True:
             raise InvalidArgumentError(
                 f"with several metrics ({names}) refit must name the one that picks the best, "
                 f"e.g. refit={names[0]!r}; got refit={self.refit!r}"
@@ -225,14 +244,27 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise InvalidArgumentError(
                 f"trials must be None, a sparktune Trials or a SparkTrials, got {type(self.trials).__name__}"
             )
+        error_score = self.error_score
+        if not (isinstance(error_score, numbers.Real) or (isinstance(error_score, str) and error_score == "raise")):
+            raise InvalidArgumentError(f"error_score must be a number or 'raise', got {error_score!r}")
+        try:
+            check_scoring(self.estimator, scoring=self.scoring)
+        except (ValueError, TypeError) as err:
+            raise InvalidArgumentError(f"scoring={self.scoring!r} is not usable: {err}") from err
         params = self.estimator.get_params()
-        sample = stochastic.sample(self.space, rng=np.random.default_rng(0))
-        if not isinstance(sample, Mapping):
-            raise InvalidArgumentError(
-                f"space must evaluate to a dict of {type(self.estimator).__name__} parameters, "
-                f"got a {type(sample).__name__}: {sample!r}"
-            )
-        unknown = sorted(set(sample) - set(params))
+        # Draws from the prior, so that a typo in a branch of a choice shows too, not only in the
+        # branch that one draw takes.
+        rng = np.random.default_rng(0)
+        names: set[str] = set()
+        for _ in range(_CHECK_DRAWS):
+            sample = stochastic.sample(self.space, rng=rng)
+            if not isinstance(sample, Mapping):
+                raise InvalidArgumentError(
+                    f"space must evaluate to a dict of {type(self.estimator).__name__} parameters, "
+                    f"got a {type(sample).__name__}: {sample!r}"
+                )
+            names.update(sample)
+        unknown = sorted(names - set(params))
         if unknown:
             raise InvalidArgumentError(
                 f"space sets {unknown}, which {type(self.estimator).__name__} does not have; "
@@ -253,16 +285,27 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
         scoring = self.scoring
         error_score = self.error_score
         return_train_score = self.return_train_score
-        key = "score" if names is None else refit_metric
+        key = "score" if names is None else refit_metric or names[0]
+        metrics = ["score"] if names is None else names
 
         def objective(params: dict[str, Any]) -> dict[str, Any]:
             candidate = clone(estimator).set_params(**params)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", FitFailedWarning)
-                scores = cross_validate(
-                    candidate, X, y, cv=splits, scoring=scoring, error_score=error_score,
-                    return_train_score=return_train_score, params=fit_params or None,
-                )  # fmt: skip
+                try:
+                    scores = cross_validate(
+                        candidate, X, y, cv=splits, scoring=scoring, error_score=error_score,
+                        return_train_score=return_train_score, params=fit_params or None,
+                    )  # fmt: skip
+                except ValueError as err:
+                    # Every fold failed: cross_validate raises whatever error_score is, where
+                    # GridSearchCV scores them error_score (with a warning).
+                    if not isinstance(error_score, numbers.Real) or "fits failed" not in str(err):
+                        raise
+                    warnings.warn(
+                        f"{err}\nThese folds score error_score={error_score!r}.", FitFailedWarning, stacklevel=2
+                    )
+                    scores = _failed_folds(len(splits), metrics, float(error_score), return_train_score)
             for w in caught:  # hand them on; the fit failures also explain a failed trial
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             cv = {k: [float(v) for v in values] for k, values in scores.items()}
@@ -290,10 +333,11 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.cv_results_ = self._cv_results(trials, names)
         self.n_trials_ = len(trials)
         self.multimetric_ = names is not None
-        if self.refit is not False:
+        if self.refit is not False or names is None:  # as GridSearchCV: refit or one metric
             self.best_index_ = int(np.argmin(self.cv_results_[f"rank_test_{key}"]))
             self.best_score_ = float(self.cv_results_[f"mean_test_{key}"][self.best_index_])
             self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
+        if self.refit is not False:
             start = time.perf_counter()
             self.best_estimator_ = clone(estimator).set_params(**self.best_params_)
             self.best_estimator_.fit(X, y, **fit_params)

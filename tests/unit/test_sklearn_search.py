@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import FitFailedWarning
 
 pytest.importorskip("sklearn")
 
@@ -128,6 +129,40 @@ def test_refit_false_keeps_results_only() -> None:
     assert len(s.cv_results_["params"]) == 6 and not hasattr(s, "best_estimator_")
     with pytest.raises(AttributeError, match="refit=False"):
         s.score(X, Y)
+    # As GridSearchCV: with one metric the best candidate is still named.
+    assert (
+        s.best_score_ == max(s.cv_results_["mean_test_score"])
+        and s.best_params_ == s.cv_results_["params"][s.best_index_]
+    )
+    multi = search(scoring=["accuracy", "f1_macro"], refit=False).fit(X, Y)
+    assert "mean_test_f1_macro" in multi.cv_results_ and not hasattr(multi, "best_params_")
+
+
+def test_a_numeric_error_score_scores_a_candidate_whose_every_fold_failed() -> None:
+    space = {"C": hp.choice("c", [1.0, -1.0])}  # C < 0: every fit fails
+    with pytest.warns(FitFailedWarning, match="error_score=0"):
+        s = search(space=space, max_evals=6, random_state=1, error_score=0).fit(X, Y)
+    r = s.cv_results_
+    bad = np.array([p["C"] < 0 for p in r["params"]])
+    assert bad.any() and (r["mean_test_score"][bad] == 0.0).all()
+    assert all(t["result"]["status"] == "ok" for t in s.trials_.trials)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"scoring": "no_such_metric"}, "scoring='no_such_metric' is not usable"),
+        ({"error_score": "zero"}, "error_score must be a number or 'raise'"),
+        ({"space": hp.choice("c", [{"C": hp.uniform("C", 0.1, 1)}] * 9 + [{"gama": 1.0}])}, r"\['gama'\]"),
+    ],
+)
+def test_bad_settings_fail_before_any_trial(kwargs: dict[str, object], match: str) -> None:
+    """A wrong scoring, error_score or a typo in a rarely drawn branch of the space is reported
+    at the start of fit, not after every trial ran."""
+    trials = Trials()
+    with pytest.raises(InvalidArgumentError, match=match):
+        search(trials=trials, **kwargs).fit(X, Y)
+    assert len(trials) == 0
 
 
 def test_failed_fits_rank_last_and_raise_mode() -> None:

@@ -16,14 +16,21 @@ structures flattened to dotted names), its ``loss``, the other numbers of its re
 ``duration_s``, and tags ``status`` and ``sparktune.tid``; its start and end times are the
 trial's. The parent run gets ``best_loss``, trial counts and the best parameters (``best.<name>``).
 Inside an active ``mlflow.start_run()`` block, that run is the parent and is left open.
+
+The search is worth more than its log: if MLflow cannot be reached or refuses a call, one
+warning says so and the search goes on without logging (no retries per trial, which could stall
+the driver for minutes). Names MLflow does not accept (``"val:acc@5"``) are logged with each
+character it refuses replaced by ``_``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import numbers
 import os
+import re
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -38,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 #: MLflow's limit on the length of a parameter value (mlflow.utils.validation, MLflow >= 2).
 _MAX_PARAM_LENGTH = 6000
+#: Characters MLflow accepts in metric and parameter names; others become "_".
+_NAME_REFUSED = re.compile(r"[^A-Za-z0-9_\-. /]")
 
 #: MLflow run status of a trial, by the trial's status.
 _RUN_STATUS = {"ok": "FINISHED", "cancelled": "KILLED"}
@@ -116,27 +125,38 @@ class MLflowLogger:
         self._client: Any = None
         self._owns_parent = False
         self._experiment_id: str | None = None
-        self._warned = False
+        self._failed = False  # MLflow failed once: log nothing more
 
     # ----- the parent run ----------------------------------------------------------------------
 
     def __enter__(self) -> MLflowLogger:
         mlflow = _mlflow()
+        from mlflow.exceptions import MlflowException
+
         self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
         active = mlflow.active_run() if self.tracking_uri is None else None
         if self.parent_run_id is None and active is not None and self.experiment_name is None:
             self.parent_run_id = active.info.run_id
-        if self.parent_run_id is not None:
-            self._experiment_id = self._client.get_run(self.parent_run_id).info.experiment_id
-        else:
-            self._experiment_id = self._experiment()
-            run = self._client.create_run(
-                self._experiment_id, tags={"sparktune.search": "true", **self.tags}, run_name=self.run_name
-            )
-            self.parent_run_id = run.info.run_id
-            self._owns_parent = True
+        try:
+            if self.parent_run_id is not None:
+                self._experiment_id = self._client.get_run(self.parent_run_id).info.experiment_id
+            else:
+                self._experiment_id = self._experiment()
+                run = self._client.create_run(
+                    self._experiment_id, tags={"sparktune.search": "true", **self.tags}, run_name=self.run_name
+                )
+                self.parent_run_id = run.info.run_id
+                self._owns_parent = True
+        except (MlflowException, OSError) as err:
+            self._give_up("the parent run could not be created", err)
         self.trials.add_listener(self.log_trial)
         return self
+
+    def _give_up(self, what: str, err: BaseException) -> None:
+        """Warn once and log nothing more."""
+        if not self._failed:
+            logger.warning("MLflow logging stopped: %s (%s); the search goes on without it", what, err)
+        self._failed = True
 
     def _experiment(self) -> str:
         name = self.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
@@ -148,12 +168,21 @@ class MLflowLogger:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        from mlflow.exceptions import MlflowException
+
         self.trials.remove_listener(self.log_trial)
-        assert self._client is not None and self.parent_run_id is not None
-        self._log_summary()
+        if self._failed or self.parent_run_id is None:
+            return
+        try:  # never let the log turn a finished search into an error
+            self._log_summary()
+        except (MlflowException, OSError) as err:
+            self._give_up("the search summary could not be logged", err)
         if self._owns_parent:
             status = "FINISHED" if exc_type is None else "KILLED" if exc_type is KeyboardInterrupt else "FAILED"
-            self._client.set_terminated(self.parent_run_id, status=status)
+            try:
+                self._client.set_terminated(self.parent_run_id, status=status)
+            except (MlflowException, OSError) as err:
+                self._give_up("the parent run could not be closed", err)
 
     def _log_summary(self) -> None:
         from mlflow.entities import Metric, Param
@@ -172,7 +201,7 @@ class MLflowLogger:
         if best is not None:
             metrics.append(Metric("best_loss", best, now, 0))
             best_record = self.trials.trial(int(self.trials.best_trial["tid"]))
-            params = [Param(f"best.{k}", _param_text(v)) for k, v in self._params(best_record).items()]
+            params = [Param(_name(f"best.{k}"), _param_text(v)) for k, v in self._params(best_record).items()]
             params.append(Param("best.tid", str(best_record.tid)))
         self._client.log_batch(self.parent_run_id, metrics=metrics, params=params)
 
@@ -192,11 +221,13 @@ class MLflowLogger:
         from mlflow.entities import Metric, Param, RunTag
         from mlflow.exceptions import MlflowException
 
+        if self._failed:
+            return
         status = _status(record)
         start, end = _millis(record.book_time), _millis(record.refresh_time)
         stamp = end or _millis_now()
         metrics = [
-            Metric(key, float(value), stamp, 0)
+            Metric(_name(key), float(value), stamp, 0)
             for key, value in record.result.items()
             if key != "status"
             and isinstance(value, numbers.Real)
@@ -205,13 +236,14 @@ class MLflowLogger:
         ]
         if start is not None and end is not None:
             metrics.append(Metric("duration_s", (end - start) / 1000.0, stamp, 0))
-        params = [Param(k, _param_text(v)) for k, v in self._params(record).items()]
+        params = [Param(_name(k), _param_text(v)) for k, v in self._params(record).items()]
         tags = [RunTag("status", status), RunTag("sparktune.tid", str(record.tid))]
         if record.worker:
             tags.append(RunTag("sparktune.worker", record.worker))
         failure = record.error or record.result.get("failure")
         if failure:
             tags.append(RunTag("failure", str(failure)[:_MAX_PARAM_LENGTH]))
+        run_id = None
         try:
             run = self._client.create_run(
                 self._experiment_id,
@@ -223,10 +255,10 @@ class MLflowLogger:
             self._client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
             self._client.set_terminated(run_id, status=_RUN_STATUS.get(status, "FAILED"), end_time=end)
         except (MlflowException, OSError) as err:
-            # The search is worth more than its log: keep tuning, say so once.
-            if not self._warned:
-                logger.warning("MLflow logging of trial %d failed, continuing without it: %s", record.tid, err)
-                self._warned = True
+            if run_id is not None:  # do not leave the child run RUNNING forever
+                with contextlib.suppress(MlflowException, OSError):
+                    self._client.set_terminated(run_id, status="FAILED", end_time=end)
+            self._give_up(f"trial {record.tid} could not be logged", err)
             return
         self.child_run_ids[record.tid] = run_id
 
@@ -235,6 +267,11 @@ def _millis_now() -> int:
     import time
 
     return int(time.time() * 1000)
+
+
+def _name(key: Any) -> str:
+    """A metric or parameter name MLflow accepts."""
+    return _NAME_REFUSED.sub("_", str(key))
 
 
 def _param_text(value: Any) -> str:

@@ -122,3 +122,26 @@ def test_flatten_params() -> None:
 def test_rejects_non_trials() -> None:
     with pytest.raises(TypeError, match="trials must be a sparktune Trials"):
         MLflowLogger([])  # type: ignore[arg-type]
+
+
+def test_names_mlflow_refuses_are_cleaned_and_the_run_is_closed(uri: str) -> None:
+    trials = Trials()
+    with MLflowLogger(trials, SPACE, experiment_name="names", tracking_uri=uri) as log:
+        fmin(lambda p: {"loss": p["lr"], "val:acc@5": 0.5}, SPACE, algo=rand.suggest, max_evals=2, trials=trials,
+             show_progressbar=False)  # fmt: skip
+    children = [r for r in runs(uri, "names") if r.data.tags.get("mlflow.parentRunId") == log.parent_run_id]
+    assert len(children) == 2 and all(c.info.status == "FINISHED" for c in children)
+    assert all(c.data.metrics["val_acc_5"] == 0.5 for c in children)
+
+
+def test_an_unreachable_server_costs_one_warning_not_the_search(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    trials = Trials()
+    with MLflowLogger(trials, SPACE, experiment_name="nowhere", tracking_uri="http://127.0.0.1:9"):
+        best = fmin(objective, SPACE, algo=rand.suggest, max_evals=5, trials=trials, show_progressbar=False)
+    assert len(trials) == 5 and best == trials.argmin
+    stopped = [r for r in caplog.records if "MLflow logging stopped" in r.getMessage()]
+    assert len(stopped) == 1

@@ -235,6 +235,10 @@ def main_plot_history(
         if bad:
             ax.scatter(bad, [1.0] * len(bad), transform=ax.get_xaxis_transform(), marker="x", s=24,
                        color=colors[status], label=status, clip_on=False)  # fmt: skip
+    if records:  # the failure marks do not widen the axis by themselves
+        tids = [r.tid for r in records]
+        pad = max(0.5, 0.02 * (max(tids) - min(tids)))
+        ax.set_xlim(min(tids) - pad, max(tids) + pad)
     ax.set_title(title)
     ax.set_xlabel("trial id")
     ax.set_ylabel("loss")
@@ -413,7 +417,13 @@ def plot_parallel_coordinates(
         param = _param(compiled, label)
         raw = _values(param, ok, label)
         log = param is not None and param.kind.is_log
-        values = np.log(raw) if log else raw
+        if log:  # a log-quantized value can round to 0; it sits at the axis' low end
+            with np.errstate(divide="ignore"):
+                values = np.log(raw)
+            positive = values[np.isfinite(values)]
+            values[np.isneginf(values)] = positive.min() if len(positive) else 0.0
+        else:
+            values = raw
         if _categorical(param):
             assert param is not None
             names = choice_option_labels(param)

@@ -201,3 +201,24 @@ def test_nothing_is_left_in_pyplot(trials: Trials) -> None:
     before = plt.get_fignums()
     plotting.main_plot_vars(trials)
     assert plt.get_fignums() == before
+
+
+def test_history_shows_failures_after_the_last_ok_trial() -> None:
+    trials = Trials()
+    losses = iter([0.5] + [float("nan")] * 9)
+    fmin(lambda x: next(losses), hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=10, trials=trials,
+         show_progressbar=False)  # fmt: skip
+    low, high = plotting.main_plot_history(trials).axes[0].get_xlim()
+    assert low < 0 and high > 9
+
+
+def test_parallel_coordinates_with_log_quantized_zeros() -> None:
+    """qlognormal rounds small values to 0, whose log is -inf: the axis must still be drawn."""
+    space = {"n": hp.qlognormal("n", 0, 2, 1)}
+    trials = Trials()
+    fmin(lambda p: p["n"], space, algo=rand.suggest, max_evals=30, trials=trials, rstate=np.random.default_rng(0),
+         show_progressbar=False)  # fmt: skip
+    assert any(r.vals["n"] == 0 for r in trials.records)
+    fig = plotting.plot_parallel_coordinates(trials, space)
+    ys = np.concatenate([line.get_ydata() for line in fig.axes[0].lines])
+    assert len(ys) == 30 and np.isfinite(ys).all() and ys.min() == 0.0

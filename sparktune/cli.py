@@ -28,16 +28,18 @@ import csv
 import importlib
 import json
 import logging
+import numbers
 import runpy
 import sys
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from ._params import flatten_params
-from .exceptions import AllTrialsFailed, InvalidArgumentError
+from .exceptions import AllTrialsFailed, InvalidArgumentError, InvalidSpaceError
 from .fmin import fmin
 from .space import compile_space
 from .trials import Trial, Trials, TrialState
@@ -46,7 +48,7 @@ __all__ = ["main", "build_parser", "load_job", "Job", "trial_rows", "write_trial
 
 logger = logging.getLogger(__name__)
 
-ALGORITHMS = ("tpe", "rand", "anneal", "atpe", "mix")
+ALGORITHMS = ("tpe", "rand", "anneal", "atpe", "gp", "mix")
 
 #: Plot files ``--plots-dir`` writes, and the sparktune.plotting function drawing each.
 PLOTS = {
@@ -86,7 +88,18 @@ def load_job(target: str) -> Job:
         if not path.is_file():
             raise JobError(f"job file {target!r} does not exist")
         # Run as a non-importable module: cloudpickle then ships its functions by value.
-        namespace = runpy.run_path(str(path), run_name="__sparktune_job__")
+        try:
+            namespace = runpy.run_path(str(path), run_name="__sparktune_job__")
+        except Exception as err:  # the job's own code: say where, not our traceback
+            if isinstance(err, SyntaxError):
+                line, detail = err.lineno, f"SyntaxError: {err.msg}"
+            else:
+                own = [
+                    f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename).resolve() == path.resolve()
+                ]
+                line, detail = (own[-1].lineno if own else None), f"{type(err).__name__}: {err}"
+            at = f" (line {line})" if line is not None else ""
+            raise JobError(f"job file {target!r} failed while loading{at}: {detail}") from err
         name = path.name
     else:
         try:
@@ -142,7 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plots-dir", type=Path, help="write a PNG of each plot into this directory")
     parser.add_argument("--top", type=int, default=10, help="trials listed in the summary (default 10)")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser.add_argument(
+        "--log-level", default="WARNING", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        help="logging level (default WARNING)",
+    )  # fmt: skip
     return parser
 
 
@@ -312,9 +328,34 @@ def _setting(cli: Any, job: Job, name: str, default: Any = None) -> Any:
     return cli if cli is not None else job.settings.get(name, default)
 
 
+def _job_int(job: Job, name: str, value: Any, *, low: int) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low):
+        raise JobError(f"job {job.name} sets {name} = {value!r}; it must be an int >= {low}")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse output paths that cannot be written before the search runs, not after."""
+    if args.trials_out is not None and args.trials_out.suffix.lower() not in (".json", ".csv"):
+        raise JobError(f"--trials-out must end in .json or .csv, got {str(args.trials_out)!r}")
+    for option, directory in (
+        ("--trials-out", args.trials_out and args.trials_out.parent),
+        ("--plots-dir", args.plots_dir),
+    ):
+        if directory is None:
+            continue
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise JobError(f"{option}: cannot create the directory {str(directory)!r} ({err.strerror})") from err
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    _check_outputs(args)
     job = load_job(args.job)
     algo = resolve_algo(_setting(args.algo, job, "algo", "tpe"))
+    _job_int(job, "max_evals", job.settings.get("max_evals"), low=1)
+    _job_int(job, "seed", job.settings.get("seed"), low=0)
+    _job_int(job, "parallelism", job.settings.get("parallelism"), low=1)
     max_evals = int(_setting(args.max_evals, job, "max_evals", 100))
     timeout = _setting(args.timeout, job, "timeout")
     parallelism = _setting(args.parallelism, job, "parallelism")
@@ -348,13 +389,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``sparktune`` and ``python -m sparktune``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.top < 1:
         parser.error(f"--top must be >= 1, got {args.top}")
     if args.max_evals is not None and args.max_evals < 1:
         parser.error(f"--max-evals must be >= 1, got {args.max_evals}")
+    if args.timeout is not None and not args.timeout > 0:
+        parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
     try:
         return run(args, sys.stdout)
-    except JobError as err:
+    except (InvalidArgumentError, InvalidSpaceError) as err:  # JobError too: bad job or settings
         sys.stderr.write(f"sparktune: error: {err}\n")
         return 2

@@ -130,3 +130,45 @@ def test_load_job_reads_settings(job: Path) -> None:
 def test_console_script_is_declared() -> None:
     text = (ROOT / "setup.cfg").read_text()
     assert "sparktune = sparktune.__main__:main" in text
+
+
+_GOOD = "from sparktune import hp\nspace = hp.uniform('x', 0, 1)\ndef objective(x): return x\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("def objective(x: return x\n", [], "failed while loading (line 1): SyntaxError"),
+        ("x = 1\nraise ValueError('no data')\n", [], "failed while loading (line 2): ValueError: no data"),
+        ("from sparktune import hp\nspace = hp.uniform('x', 1, 0)\ndef objective(x): return x\n", [],
+         "low must be < high"),
+        (_GOOD + "max_evals = 'ten'\n", [], "sets max_evals = 'ten'; it must be an int >= 1"),
+        (_GOOD + "max_evals = 0\n", [], "sets max_evals = 0"),
+        (_GOOD + "seed = 'abc'\n", [], "sets seed = 'abc'"),
+        (_GOOD, ["--trials-out", "t.txt"], "--trials-out must end in .json or .csv"),
+        (_GOOD, ["--plots-dir", "/dev/null/x"], "--plots-dir: cannot create the directory"),
+    ],
+)  # fmt: skip
+def test_bad_jobs_and_outputs_are_refused_before_any_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], content: str,
+    args: list[str], message: str,
+) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "j.py").write_text(content)
+    assert main(["j.py", "--no-progress", "--max-evals", "2", *args]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err
+    assert "trials" not in captured.out  # nothing ran
+
+
+def test_gp_and_log_level_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "j.py").write_text(_GOOD)
+    with pytest.raises(SystemExit):
+        main(["j.py", "--log-level", "bogus"])
+    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["j.py", "--timeout", "-1"])
+    assert "--timeout must be > 0" in capsys.readouterr().err
+    assert main(["j.py", "--algo", "gp", "--max-evals", "3", "--no-progress", "--log-level", "error"]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["flatten_params"]
+__all__ = ["flatten_params", "point_params"]
 
 
 def flatten_params(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -21,3 +21,12 @@ def flatten_params(value: Any, prefix: str = "") -> dict[str, Any]:
             out.update(flatten_params(item, f"{prefix}{i}."))
         return out
     return {prefix.rstrip(".") or "value": value}
+
+
+def point_params(space: Any, vals: Mapping[str, Any]) -> dict[str, Any]:
+    """The point ``vals`` of a compiled ``space`` as values (``space_eval``), flattened; a space
+    that is one parameter (``hp.uniform("x", ...)``, maybe inside ``scope.int``) keeps its label."""
+    value = space.evaluate(vals)
+    if not isinstance(value, (Mapping, list, tuple)) and len(space.params) == 1:
+        return {space.params[0].label: value}
+    return flatten_params(value)

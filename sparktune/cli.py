@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._params import flatten_params
+from ._params import point_params
 from .exceptions import AllTrialsFailed, InvalidArgumentError, InvalidSpaceError
 from .fmin import fmin
 from .space import compile_space
@@ -194,7 +194,7 @@ def _duration(record: Trial) -> float | None:
 
 def _params(space: Any, record: Trial) -> dict[str, Any]:
     try:
-        return flatten_params(space.evaluate(record.vals))
+        return point_params(space, record.vals)
     except Exception:  # a point that cannot be built (never ran, user function failing)
         return {k: v for k, v in record.vals.items()}
 
@@ -246,9 +246,11 @@ def write_trials(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
     for row in rows:
         labels += [k for k in row["params"] if k not in labels]
     fields = ["tid", "status", "loss", "duration_s", "worker", "book_time", "refresh_time", "error"]
+    # A parameter named like a fixed column ("loss", "tid") gets a "param." prefix.
+    header = [f"param.{label}" if label in fields else label for label in labels]
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(fields + labels)
+        writer.writerow(fields + header)
         for row in rows:
             writer.writerow([row[k] for k in fields] + [row["params"].get(label, "") for label in labels])
 

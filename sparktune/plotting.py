@@ -192,6 +192,8 @@ def _labels(trials: Trials, space: Space | None, labels: Sequence[str] | None) -
                 known.append(label)
     if labels is None:
         return known
+    if isinstance(labels, str):  # one label, not its letters
+        labels = [labels]
     unknown = [label for label in labels if label not in known]
     if unknown:
         raise InvalidArgumentError(f"labels {unknown} are not parameters of these trials; they have {known}")
@@ -444,7 +446,8 @@ def plot_parallel_coordinates(
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import Normalize
 
-        norm = Normalize(vmin=float(losses.min()), vmax=float(losses.max()) or 1.0)
+        low, high = float(losses.min()), float(losses.max())
+        norm = Normalize(vmin=low, vmax=high if high > low else low + 1.0)
         colormap = colormaps[cmap]
         # Worst first, so the best lines are drawn on top. A line joins the axes of the
         # parameters active in its trial and passes by the others.

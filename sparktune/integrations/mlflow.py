@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from .._params import flatten_params
+from .._params import flatten_params, point_params
 from ..space import Space, compile_space
 from ..trials import Trial, Trials, TrialState
 
@@ -211,7 +211,7 @@ class MLflowLogger:
         if self.space is None:
             return dict(record.vals)
         try:
-            return flatten_params(self.space.evaluate(record.vals))
+            return point_params(self.space, record.vals)
         except Exception as err:  # a user function in the space failed: keep the raw point
             logger.warning("trial %d: space_eval failed (%s); logging the raw point", record.tid, err)
             return dict(record.vals)

@@ -172,3 +172,19 @@ def test_gp_and_log_level_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         main(["j.py", "--timeout", "-1"])
     assert "--timeout must be > 0" in capsys.readouterr().err
     assert main(["j.py", "--algo", "gp", "--max-evals", "3", "--no-progress", "--log-level", "error"]) == 0
+
+
+def test_csv_columns_of_a_parameter_named_loss_and_a_scalar_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "j.py").write_text("from sparktune import hp\nspace = {'loss': hp.uniform('l', 0, 1)}\n"
+                                   "def objective(p): return p['loss']\n")  # fmt: skip
+    assert main(["j.py", "--no-progress", "--max-evals", "2", "--trials-out", "t.csv"]) == 0
+    header = (tmp_path / "t.csv").read_text().splitlines()[0].split(",")
+    assert header.count("loss") == 1 and "param.loss" in header
+    (tmp_path / "s.py").write_text(
+        "from sparktune import hp\nspace = hp.uniform('x', 0, 1)\ndef objective(x): return x\n"
+    )
+    assert main(["s.py", "--no-progress", "--max-evals", "2", "--trials-out", "s.csv"]) == 0
+    assert (tmp_path / "s.csv").read_text().splitlines()[0].split(",")[-1] == "x"  # the label, not 'value'

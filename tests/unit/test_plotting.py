@@ -222,3 +222,12 @@ def test_parallel_coordinates_with_log_quantized_zeros() -> None:
     fig = plotting.plot_parallel_coordinates(trials, space)
     ys = np.concatenate([line.get_ydata() for line in fig.axes[0].lines])
     assert len(ys) == 30 and np.isfinite(ys).all() and ys.min() == 0.0
+
+
+def test_one_label_as_a_string_and_equal_losses(trials: Trials) -> None:
+    assert len(plotting.plot_loss_vs_param(trials, SPACE, labels="lr").axes) == 1
+    runs = Trials()
+    fmin(lambda x: -x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=2, trials=runs,
+         points_to_evaluate=[{"x": 0.0}, {"x": 1.0}], show_progressbar=False)  # fmt: skip
+    bar = plotting.plot_parallel_coordinates(runs).axes[-1]
+    assert bar.get_ylim() == (-1.0, 0.0)  # the worst loss is 0: the colour scale ends there, not at 1

@@ -126,6 +126,8 @@ class SerialExecutor:
 
     def wait(self, timeout: float | None) -> list[Event]:
         if self._started is not None:
+            if timeout is not None and timeout <= 0:
+                return []  # the deadline has passed: do not start what would be stopped at once
             task, start = self._started
             self._started = None
             ctrl = self._ctrl(task.tid) if self._domain.pass_expr_memo_ctrl else None

@@ -344,8 +344,12 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
             self.refit_time_ = time.perf_counter() - start
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
-        single = self.scoring if names is None else self.scoring[key] if isinstance(self.scoring, Mapping) else key
-        self.scorer_ = check_scoring(estimator, scoring=single)
+        if names is None:
+            self.scorer_ = check_scoring(estimator, scoring=self.scoring)
+        else:  # as GridSearchCV: the metric names' scorers
+            given = self.scoring if isinstance(self.scoring, Mapping) else {name: name for name in names}
+            self.scorer_ = {name: check_scoring(estimator, scoring=given[name]) for name in names}
+        self._score_metric = key
         return self
 
     def _cv_results(self, trials: Trials, names: list[str] | None) -> dict[str, Any]:
@@ -394,7 +398,8 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
     def score(self, X: Any, y: Any = None) -> float:
         """Score of the best estimator with the ``refit`` metric (or the estimator's ``score``)."""
         best = self._best()
-        return float(self.scorer_(best, X, y))
+        scorer = self.scorer_[self._score_metric] if isinstance(self.scorer_, dict) else self.scorer_
+        return float(scorer(best, X, y))
 
     @available_if(_best_has("predict"))
     def predict(self, X: Any) -> Any:

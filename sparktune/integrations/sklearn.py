@@ -368,7 +368,11 @@ class SparktuneSearchCV(MetaEstimatorMixin, BaseEstimator):
             results[f"mean_{name}"] = _nanmean(rows)
             results[f"std_{name}"] = _nanstd(rows)
         for label in sorted({k for p in params for k in p}):
-            column = np.ma.MaskedArray(np.empty(len(params), dtype=object), mask=True)
+            present = [p[label] for p in params if label in p]
+            numeric = all(isinstance(v, numbers.Number) and not isinstance(v, bool) for v in present)
+            # As GridSearchCV: a numeric dtype when every value is a number, else object.
+            dtype = np.result_type(*present) if numeric and present else object
+            column = np.ma.MaskedArray(np.zeros(len(params), dtype=dtype), mask=True)
             for i, p in enumerate(params):
                 if label in p:
                     column[i] = p[label]

@@ -103,6 +103,7 @@ def test_multimetric_refit_by_name() -> None:
     assert {"mean_test_acc", "rank_test_f1", "split2_test_f1"} <= set(s.cv_results_)
     assert s.best_score_ == max(s.cv_results_["mean_test_f1"])
     assert set(s.scorer_) == {"acc", "f1"}  # as GridSearchCV: one scorer per metric
+    assert s.cv_results_["param_C"].dtype == np.float64 and s.cv_results_["param_kernel"].dtype == object
     assert s.score(X, Y) == pytest.approx(s.scorer_["f1"](s.best_estimator_, X, Y))
     listed = search(scoring=["accuracy", "f1_macro"], refit="accuracy").fit(X, Y)
     assert listed.best_score_ == max(listed.cv_results_["mean_test_accuracy"])

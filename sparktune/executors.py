@@ -109,6 +109,9 @@ class SerialExecutor:
     when that call returns: nothing is left running in the background.
     """
 
+    #: fmin proposes ``max_queue_len`` trials, runs them all, then proposes again (Hyperopt's way).
+    runs_in_rounds = True
+
     def __init__(self, domain: Domain, *, max_queue_len: int = 1, trials: Any = None) -> None:
         self._domain = domain
         self._trials = trials  # for a pass_expr_memo_ctrl objective's ctrl

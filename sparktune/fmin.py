@@ -273,6 +273,10 @@ class _Loop:
         self.queued = deque(r.tid for r in trials.records if r.state is TrialState.NEW)
         self.stop_reason: str | None = None
         self.algo_exhausted = False
+        # In-process trials run one at a time, so max_queue_len > 1 means what it means in
+        # Hyperopt: rounds of that many proposals (one suggest call), then their evaluation.
+        # Executors with parallel slots refill a slot as soon as it frees.
+        self.rounds = getattr(executor, "runs_in_rounds", False)
 
     def _propose(self, n: int) -> list[int]:
         ids = self.trials.new_trial_ids(n)
@@ -288,6 +292,8 @@ class _Loop:
         return [r.tid for r in records]
 
     def _fill(self) -> None:
+        if self.rounds and self.in_flight:
+            return  # in-process: the next round is proposed when this one has finished
         free = self.executor.capacity() - len(self.in_flight)
         if free <= 0:
             return
@@ -356,7 +362,9 @@ class _Loop:
         if self.loss_threshold is not None and best is not None and best <= self.loss_threshold:
             self._stop("loss_threshold")
             return True
-        if self.early_stop_fn is not None:
+        # In rounds, as Hyperopt, the stop function sees whole rounds: no trial of the round is
+        # still queued (stop functions written for Hyperopt read the last trial's loss).
+        if self.early_stop_fn is not None and not (self.rounds and self.in_flight):
             stop, self.early_stop_args = self.early_stop_fn(self.trials, *self.early_stop_args)
             if stop:
                 self._stop("early_stop_fn")

@@ -353,7 +353,21 @@ def test_max_queue_len_asks_for_several_points_at_once() -> None:
         return rand.suggest(new_ids, domain, trials, seed)
 
     run(algo=algo, max_evals=10, max_queue_len=4)
-    assert sizes[0] == 4 and sum(sizes) == 10
+    assert sizes == [4, 4, 2]  # in-process, as Hyperopt: a round of proposals, then their runs
+
+
+def test_a_hyperopt_style_stop_function_sees_whole_rounds() -> None:
+    """Hyperopt's own no_progress_loss reads the last trial's loss: with max_queue_len > 1 it
+    must never see a trial of the round still queued."""
+
+    def stop_fn(trials: Trials, best: float | None = None, streak: int = 0) -> tuple[bool, list[Any]]:
+        loss = trials.trials[-1]["result"]["loss"]
+        streak = 0 if best is None or loss < best else streak + 1
+        return streak >= 6, [loss if best is None else min(best, loss), streak]
+
+    trials = Trials()
+    run(fn=lambda x: 1.0, max_evals=60, max_queue_len=3, trials=trials, early_stop_fn=stop_fn)
+    assert len(trials) < 60 and len(trials) % 3 == 0
 
 
 def test_algorithm_returning_nothing_ends_the_run() -> None:

@@ -137,8 +137,12 @@ def _model_based(
     enc = Encoding(space)
     columns = {p.label: view.column(p.label) for p in space.params}
     ranked = ok_rows[np.argsort(view.losses[ok_rows], kind="stable")]
+    # Trials whose objective returned an infinite loss (a configuration that cannot run) are
+    # modelled as bad as the worst finite loss: without them the model never learns that their
+    # region fails, and kept proposing it (every proposal after startup, on a 1-D test).
+    ranked = np.concatenate([ranked, np.flatnonzero(view.infeasible)])
     train = _training_rows(ranked, max_train, rng)
-    y = view.losses[train]
+    y = np.minimum(view.losses[train], view.losses[ok_rows].max())
     y_mean, y_sd = float(np.mean(y)), float(np.std(y))
     ys = (y - y_mean) / (y_sd if y_sd > 0 else 1.0)
     model = _gp.fit(enc.encode(_rows(columns, train), len(train)), ys, rng, n_restarts=n_restarts)

@@ -220,3 +220,16 @@ def test_beats_random_search_on_branin() -> None:
     assert median_best(algo, branin_space(), branin, 25, seeds) < median_best(
         rand.suggest, branin_space(), branin, 25, seeds
     )
+
+
+def test_infinite_losses_mark_a_region_to_avoid() -> None:
+    """The idiom "return inf for a configuration that cannot run": those trials fail but count as
+    the worst loss in the model. Ignoring them, GP proposed the infeasible side every time after
+    startup on this problem."""
+    from sparktune import fmin
+
+    trials = Trials()
+    fmin(lambda x: float("inf") if x > 0.5 else (x - 0.45) ** 2, hp.uniform("x", 0, 1), algo=gp.suggest,
+         max_evals=40, trials=trials, rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
+    xs = np.array([t["misc"]["vals"]["x"][0] for t in trials.trials[20:]])
+    assert np.mean(xs > 0.5) < 0.5 and trials.best_trial["result"]["loss"] < 1e-3

@@ -120,6 +120,7 @@ class SerialExecutor:
         self._started: tuple[TrialTask, float] | None = None  # reported started, to run next
         self._cancelled: set[int] = set()
         self._cancel_all = False
+        self._watchdog: _Watchdog | None = None  # started at the first wait with a deadline
 
     def capacity(self) -> int:
         return self._capacity
@@ -137,7 +138,8 @@ class SerialExecutor:
             if timeout is None:
                 outcome: Outcome | None = self._domain.evaluate(task.vals, ctrl)
             else:
-                outcome = call_with_deadline(lambda: self._domain.evaluate(task.vals, ctrl), timeout)
+                self._watchdog = self._watchdog or _Watchdog()
+                outcome = self._watchdog.call(lambda: self._domain.evaluate(task.vals, ctrl), timeout)
             if outcome is None:
                 return []  # stopped at the deadline; the driver cancels it
             return [Completion(task.tid, outcome, start, time.time(), "local")]
@@ -167,42 +169,66 @@ class SerialExecutor:
     def close(self) -> None:
         self.cancel()
         self._pending.clear()
+        if self._watchdog is not None:
+            self._watchdog.close()
 
 
 _T = TypeVar("_T")
 
 
-def call_with_deadline(fn: Callable[[], _T], seconds: float) -> _T | None:
-    """``fn()`` on this thread, or ``None`` if it was still running after ``seconds``: a watchdog
-    thread then raises :class:`TrialCancelled` inside it at its next Python instruction."""
-    me = threading.get_ident()
-    lock = threading.Lock()
-    fired = done = False
+class _Watchdog:
+    """One thread that raises :class:`TrialCancelled` in the calling thread when an armed
+    deadline passes (a thread per trial would cost ~0.1 ms a trial)."""
 
-    def fire() -> None:
-        nonlocal fired
-        with lock:
-            if not done:
-                fired = True
-                _raise_in_thread(me, TrialCancelled)
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._target = 0
+        self._deadline: float | None = None
+        self._fired = False
+        self._closed = False
+        threading.Thread(target=self._watch, name="sparktune-watchdog", daemon=True).start()
 
-    timer = threading.Timer(max(seconds, 0.0), fire)
-    timer.daemon = True
-    timer.start()
-    result: _T | None = None
-    try:
+    def call(self, fn: Callable[[], _T], seconds: float) -> _T | None:
+        """``fn()`` on this thread, or ``None`` if it was still running after ``seconds``: it is
+        then interrupted at its next Python instruction."""
+        with self._cond:
+            self._target = threading.get_ident()
+            self._deadline = time.monotonic() + max(seconds, 0.0)
+            self._fired = False
+            self._cond.notify()
+        fired = False
+        result: _T | None = None
         try:
-            result = fn()
-        finally:
-            with lock:
-                done = True
-                if fired:
-                    _raise_in_thread(me, None)  # withdraw it if it has not been raised yet
-    except TrialCancelled:
-        pass  # raised after fn returned (fn itself turns it into a failed outcome)
-    finally:
-        timer.cancel()
-    return None if fired else result
+            try:
+                result = fn()
+            finally:
+                with self._cond:
+                    self._deadline = None
+                    if self._fired:
+                        fired = True
+                        _raise_in_thread(self._target, None)  # withdraw it if not raised yet
+        except TrialCancelled:
+            fired = True  # raised after fn returned (fn itself turns it into a failed outcome)
+        return None if fired else result
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _watch(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._fired = True
+                self._deadline = None
+                _raise_in_thread(self._target, TrialCancelled)
 
 
 def _raise_in_thread(ident: int, exc_type: type[BaseException] | None) -> None:

@@ -50,14 +50,33 @@ def space_info(space: Space) -> dict[str, Any]:
         "space": space.fingerprint(),
         "labels": list(space.labels),
         "params": {label: _describe(space, label) for label in space.labels},
+        "choices": space.choice_options(),
     }
 
 
 def check_same_space(header: Mapping[str, Any], space: Space, path: str) -> None:
     """Raise :class:`JournalError` naming the differences when ``header`` was written for another space."""
     recorded = header.get("space")
-    if recorded is None or recorded == space.fingerprint():
+    if recorded is None:
         return
+    if recorded == space.fingerprint():
+        # The fingerprint covers bounds and conditions; a choice's options are checked apart
+        # (files written before they were recorded have no "choices").
+        before_choices = header.get("choices")
+        if not isinstance(before_choices, Mapping):
+            return
+        now_choices = space.choice_options()
+        changed = [
+            label for label in now_choices if before_choices.get(label, now_choices[label]) != now_choices[label]
+        ]
+        if not changed:
+            return
+        raise JournalError(
+            f"trials_save_file {path!r} was written for a different search space (the options of "
+            f"{changed} changed, so the file's choice indices would now mean other values). Its trials "
+            "cannot continue this run: use a new trials_save_file for the new space, or run with the space "
+            "that wrote it"
+        )
     now = space_info(space)["params"]
     before = header.get("params")
     diffs: list[str] = []

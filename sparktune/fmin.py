@@ -228,15 +228,17 @@ def _close_journal(trials: Trials, writer: Any, *, failing: bool) -> None:
     """
     try:
         trials._flush_journal()
-    except (JournalError, SerializationError):
+    except (JournalError, SerializationError) as err:
         if not failing:
+            setattr(err, "trials", trials)  # noqa: B010  # the in-memory history, for the caller to save
             raise
     finally:
         trials._attach_journal(None)
         try:
             writer.close()
-        except JournalError:
+        except JournalError as err:
             if not failing:
+                setattr(err, "trials", trials)  # noqa: B010
                 raise
 
 
@@ -286,9 +288,10 @@ class _Loop:
             self.algo_exhausted = True
             return []
         records = [Trial.from_doc(doc) for doc in docs]
-        for record in records:
-            record.seed = seed  # before the record is journaled
-            self.trials._add(record)
+        with self.trials._journal_batch():  # the round's proposals reach the file together
+            for record in records:
+                record.seed = seed  # before the record is journaled
+                self.trials._add(record)
         return [r.tid for r in records]
 
     def _fill(self) -> None:
@@ -299,7 +302,9 @@ class _Loop:
             return
         tids = [self.queued.popleft() for _ in range(min(free, len(self.queued)))]
         budget = self.max_evals - len(self.trials)
-        if len(tids) < free and budget > 0 and not self.algo_exhausted:
+        # In rounds, waiting trials (points, or the rest of a round a killed run left) are a
+        # round of their own: a resumed run then proposes the rounds the whole run would have.
+        if len(tids) < free and budget > 0 and not self.algo_exhausted and not (self.rounds and tids):
             tids += self._propose(min(free - len(tids), budget))
         if tids:
             self.in_flight.update(tids)

@@ -42,7 +42,7 @@ import tempfile
 import time
 import warnings
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,8 @@ def to_plain(value: Any, where: str = "result", *, allow_pickle: bool = False) -
     if isinstance(value, np.generic):
         return to_plain(value.item(), where, allow_pickle=allow_pickle)
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        if value.ndim == 0:  # a 0-d array is one number
+            return to_plain(value.item(), where, allow_pickle=allow_pickle)
         return [to_plain(v, where, allow_pickle=allow_pickle) for v in value.tolist()]
     if isinstance(value, (bytes, bytearray)):
         return {_BYTES: base64.b64encode(bytes(value)).decode("ascii")}
@@ -330,12 +332,28 @@ def _parse_record(line: bytes, allow_pickle: bool, where: str) -> dict[str, Any]
         return raw
     try:
         record = from_plain(raw, allow_pickle=allow_pickle, where=where)
-    except (ValueError, TypeError, AttributeError):  # a damaged tagged value (binascii.Error is a ValueError)
+    except (ValueError, TypeError):  # a damaged tagged value (binascii.Error is a ValueError)
         return None
+    except (AttributeError, ImportError, EOFError, pickle.UnpicklingError) as err:
+        # The line is intact (its CRC matched) but a pickled value no longer loads (a class was
+        # renamed or a module is missing): that is not damage, and re-running would lose it.
+        raise _unpickle_error(raw, where, err) from err
     return record if isinstance(record, dict) else None
 
 
+def _unpickle_error(raw: Mapping[str, Any], where: str, err: BaseException) -> JournalError:
+    return JournalError(
+        f"{where}: trial {raw.get('tid')}'s pickled values cannot be loaded ({type(err).__name__}: {err}); "
+        "make the classes and modules they were pickled from importable again, then load the file"
+    )
+
+
 # ----- writing ----------------------------------------------------------------------------------
+
+
+def _complete_lines_after(fd: int, start: int, end: int) -> bool:
+    """Whether bytes ``[start, end)`` of the file hold a complete line (a torn tail has none)."""
+    return b"\n" in os.pread(fd, end - start, start)
 
 
 def _describe_os_error(err: OSError) -> str:
@@ -446,12 +464,20 @@ class JournalWriter:
         target = Path(path)
         name = str(target)
         try:
-            fd = os.open(target, os.O_WRONLY | os.O_APPEND)
+            fd = os.open(target, os.O_RDWR | os.O_APPEND)  # read too: to look at what another run added
         except OSError as err:
             raise JournalError(f"cannot open trials file {name!r} for writing: {_describe_os_error(err)}") from err
         _lock(fd, name)
         try:
             size = os.fstat(fd).st_size
+            if size > valid_size and _complete_lines_after(fd, valid_size, size):
+                # Another run appended finished lines between our read and our lock: cutting
+                # them would lose its trials.
+                os.close(fd)
+                raise JournalError(
+                    f"trials file {name!r} grew while this run was loading it: another run is writing "
+                    "it. Wait for that run to finish (or stop it), then start this one again"
+                )
             if size > valid_size:
                 os.ftruncate(fd, valid_size)
         except OSError as err:
@@ -480,6 +506,12 @@ class JournalWriter:
         self._write(line)
         if durable and time.monotonic() - self._last_sync >= FSYNC_INTERVAL:
             self.sync()
+
+    def append_many(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Append ``records`` in one write: after a kill the file holds all of them or none
+        (a torn last line is cut when the file is next opened)."""
+        lines = [encode_line(r, f"trial {r.get('tid')}", allow_pickle=self.allow_pickle) for r in records]
+        self._write(b"".join(lines))
 
     def _write(self, data: bytes) -> None:
         name = str(self.path)

@@ -436,6 +436,13 @@ class Space:
         by_label = {p.label: p for p in self.params}
         return _evaluate(self.root, clean, by_label)
 
+    def choice_options(self) -> dict[str, str]:
+        """Per choice parameter, a stable text of its options (values and structure): a resumed
+        run must see the same options behind the same indices."""
+        return {
+            p.label: repr([_structure_key(o) for o in p.options or ()]) for p in self.params if p.kind is Kind.CHOICE
+        }
+
     def fingerprint(self) -> str:
         """A short hash of the parameters and their conditions, stable across processes."""
         text = repr(

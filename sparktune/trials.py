@@ -234,6 +234,7 @@ class Trials:
         self._next_tid = 0
         self._attachments: dict[int, dict[str, Any]] = {}
         self._journal: _journal.JournalWriter | None = None
+        self._batch: list[Trial] | None = None  # changes held for one journal write
         self._listeners: list[Callable[[Trial], None]] = []
         self._unjournaled: set[int] = set()
         self._space_info: dict[str, Any] = {}
@@ -252,6 +253,7 @@ class Trials:
         self.__dict__.update(state)
         self._lock = threading.RLock()
         self.__dict__.setdefault("_listeners", [])
+        self.__dict__.setdefault("_batch", None)
 
     # ----- listeners ---------------------------------------------------------------------------
 
@@ -301,9 +303,25 @@ class Trials:
             # Marked first, so that a change whose line was not written is retried when fmin ends.
             # After a failed write the file takes no more lines: changes stay in memory only.
             self._unjournaled.add(record.tid)
-            if not self._journal.failed:
+            if self._batch is not None:
+                self._batch.append(record)
+            elif not self._journal.failed:
                 self._journal.append(self._file_record(record), durable=record.state.finished)
                 self._unjournaled.discard(record.tid)
+
+    @contextlib.contextmanager
+    def _journal_batch(self) -> Iterator[None]:
+        """Journal the changes made inside the block in one write, so that a kill keeps all of
+        them or none (a round of proposals: a resumed run then proposes the same round again)."""
+        with self._lock:
+            self._batch = []
+            try:
+                yield
+            finally:
+                batch, self._batch = self._batch, None
+                if batch and self._journal is not None and not self._journal.failed:
+                    self._journal.append_many([self._file_record(r) for r in batch])
+                    self._unjournaled.difference_update(r.tid for r in batch)
 
     def _file_record(self, record: Trial) -> dict[str, Any]:
         """``record`` as plain data for a trials file, with its attachments once it has finished."""

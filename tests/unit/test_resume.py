@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 import warnings
 from collections.abc import Callable
@@ -58,19 +59,29 @@ def test_resume_keeps_trials_and_max_evals_counts_the_total(tmp_path: Path) -> N
     assert len(Trials.load(str(path))) == 9
 
 
+@pytest.mark.parametrize("queue", [1, 3])
 @pytest.mark.parametrize("algo", _algos())
-def test_a_kill_at_any_byte_resumes_to_the_uninterrupted_run(tmp_path: Path, algo: Any) -> None:
+def test_a_kill_at_any_byte_resumes_to_the_uninterrupted_run(tmp_path: Path, algo: Any, queue: int) -> None:
+    """Also in rounds (max_queue_len 3): the rest of an interrupted round runs as its own round,
+    then the rounds go on as in the uninterrupted run."""
     reference_file = tmp_path / "reference.jsonl"
-    reference = points(run(reference_file, 8, algo=algo))
+    reference = points(run(reference_file, 8, algo=algo, max_queue_len=queue))
     data = reference_file.read_bytes()
     ends = [i + 1 for i, b in enumerate(data) if b == ord("\n")]
-    cuts = sorted({*ends, *(e - 7 for e in ends[1:]), 3})  # at every line end and inside every line
+    # A round's proposals reach the file in one write, so no kill leaves part of them: skip
+    # the ends between the NEW lines of one round.
+    states = [json.loads(line).get("state") for line in data.split(b"\n")[:-1]]
+    before, after = [None, *states[:-1]], [*states[1:], None]
+    whole = [e for e, st, nx in zip(ends, states, after, strict=True) if not (st == nx == "NEW")]
+    single = [e for e, st, pv, nx in zip(ends, states, before, after, strict=True)
+              if not (st == "NEW" and "NEW" in (pv, nx))]  # fmt: skip
+    cuts = sorted({*whole, *(e - 7 for e in single[1:]), 3})  # at every write's end, inside one-line writes
     for cut in cuts:
         path = tmp_path / f"cut{cut}.jsonl"
         path.write_bytes(data[:cut])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torn last lines are expected here
-            resumed = run(path, 8, algo=algo)
+            resumed = run(path, 8, algo=algo, max_queue_len=queue)
         assert points(resumed) == reference, f"cut at byte {cut}"
         assert points(Trials.load(str(path))) == reference
 
@@ -186,3 +197,50 @@ def test_saving_to_the_running_journal_keeps_it_intact(tmp_path: Path) -> None:
 
     run(path, 5, trials=trials, early_stop_fn=save_midway)
     assert points(Trials.load(str(path))) == points(trials)
+
+
+def test_a_file_another_run_appended_to_while_this_one_loaded_it_is_not_cut(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    run(path, 3)
+    contents = J.read_journal(path)
+    other = run(tmp_path / "other.jsonl", 4)  # lines "another run" appends after our read
+    extra = (tmp_path / "other.jsonl").read_bytes().split(b"\n")[-2] + b"\n"
+    with path.open("ab") as f:
+        f.write(extra)
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="grew while this run was loading it"):
+        J.JournalWriter.reopen(path, contents.valid_size)
+    assert path.read_bytes() == before and len(other) == 4
+
+
+def test_choice_options_that_changed_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    fmin(lambda lr: lr, hp.choice("lr", [0.1, 0.01]), algo=rand.suggest, max_evals=3, trials_save_file=str(path),
+         show_progressbar=False)  # fmt: skip
+    with pytest.raises(JournalError, match=r"the options of \['lr'\] changed"):
+        fmin(lambda lr: lr, hp.choice("lr", [0.1, 0.5]), algo=rand.suggest, max_evals=5, trials_save_file=str(path),
+             show_progressbar=False)  # fmt: skip
+
+
+def test_a_0d_array_in_a_result_is_stored_as_its_number(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    run(path, 2, fn=lambda p: {"loss": 1.0, "status": STATUS_OK, "auc": np.array(0.75)})
+    assert [r["auc"] for r in Trials.load(str(path)).results] == [0.75, 0.75]
+
+
+def test_pickled_values_that_no_longer_load_are_an_error_not_damage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A renamed class or a missing module must not make intact lines look damaged (their
+    trials would then run again and their results be lost)."""
+    (tmp_path / "gone_mod.py").write_text("class Fit:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import gone_mod  # type: ignore[import-not-found]
+
+    path = tmp_path / "t.jsonl"
+    run(path, 2, fn=lambda p: {"loss": 1.0, "status": STATUS_OK, "fit": gone_mod.Fit()},
+        trials=Trials(journal_pickle=True))  # fmt: skip
+    monkeypatch.delitem(__import__("sys").modules, "gone_mod")
+    (tmp_path / "gone_mod.py").unlink()
+    with pytest.raises(JournalError, match=r"trial \d+'s pickled values cannot be loaded.*gone_mod"):
+        Trials.load(str(path), allow_pickle=True)

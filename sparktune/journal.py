@@ -11,7 +11,8 @@ Durability rules:
   buffer in this process), so a process killed at any instant, ``SIGKILL`` included, leaves
   every earlier line intact and at most one torn last line.
 - The file is ``fsync``-ed after a trial finishes when at least :data:`FSYNC_INTERVAL` seconds
-  passed since the last ``fsync``, and when the writer closes. A process crash loses nothing; an
+  passed since the last ``fsync`` (else once that interval has passed, by a timer, even if no
+  other trial finishes), and when the writer closes. A process crash loses nothing; an
   operating-system crash or power loss loses at most about a second of results, which are then
   run again on resume. (``fsync`` after every line would cost milliseconds per trial.)
 - A torn last line is skipped with a warning when read, and cut off before a writer appends to
@@ -39,6 +40,7 @@ import math
 import os
 import pickle
 import tempfile
+import threading
 import time
 import warnings
 import zlib
@@ -401,7 +403,9 @@ def _is_regular_or_missing(path: Path) -> bool:
 
 
 def _atomic_write(path: Path, lines: Iterable[bytes]) -> None:
-    """Write ``lines`` to a temporary file beside ``path``, ``fsync`` it, and rename it over ``path``."""
+    """Write ``lines`` to a temporary file beside ``path``, ``fsync`` it, and put it at ``path``:
+    by a hard link when ``path`` does not exist (so that of two runs creating it at once, one
+    fails instead of both writing), else by a rename over a file no running run holds."""
     folder = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -410,12 +414,50 @@ def _atomic_write(path: Path, lines: Iterable[bytes]) -> None:
                 f.write(line)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if os.path.lexists(path):
+            _refuse_if_locked(path)
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise JournalError(
+                    f"trials file {str(path)!r} was created by another run at the same moment; two runs cannot "
+                    "share one trials file. Give this run its own trials_save_file"
+                ) from None
+            except OSError as err:
+                if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV):
+                    raise
+                os.replace(tmp, path)  # a filesystem without hard links
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(folder)
+
+
+def _refuse_if_locked(path: Path) -> None:
+    """Raise :class:`JournalError` when a running fmin holds ``path`` (replacing it would orphan its writes)."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise JournalError(
+                f"trials file {str(path)!r} is being written by a running fmin; replacing it would lose that "
+                "run's next trials. Save to another path, or wait for the run to finish"
+            ) from err
+    finally:
+        os.close(fd)
 
 
 class JournalWriter:
@@ -432,6 +474,8 @@ class JournalWriter:
         self._size = size
         self._error: str | None = None
         self._last_sync = time.monotonic()
+        self._timer: threading.Timer | None = None  # a deferred fsync, at most one at a time
+        self._sync_lock = threading.Lock()  # between that fsync and close()
 
     @classmethod
     def create(
@@ -504,8 +548,23 @@ class JournalWriter:
         """
         line = encode_line(record, f"trial {record.get('tid')}", allow_pickle=self.allow_pickle)
         self._write(line)
-        if durable and time.monotonic() - self._last_sync >= FSYNC_INTERVAL:
-            self.sync()
+        if durable:
+            wait = FSYNC_INTERVAL - (time.monotonic() - self._last_sync)
+            if wait <= 0:
+                self.sync()
+            elif self._timer is None:
+                # Synced less than the interval ago: sync when it has passed, even if no other
+                # trial finishes by then (trials may be long).
+                self._timer = threading.Timer(wait, self._deferred_sync)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _deferred_sync(self) -> None:
+        with self._sync_lock:
+            self._timer = None
+            if self._fd is not None:
+                with contextlib.suppress(JournalError):  # the next write or close reports it
+                    self.sync()
 
     def append_many(self, records: Sequence[Mapping[str, Any]]) -> None:
         """Append ``records`` in one write: after a kill the file holds all of them or none
@@ -549,13 +608,17 @@ class JournalWriter:
 
     def close(self) -> None:
         """``fsync`` and close; safe to call twice."""
-        if self._fd is None:
-            return
-        try:
-            self.sync()
-        finally:
-            os.close(self._fd)
-            self._fd = None
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+        with self._sync_lock:
+            if self._fd is None:
+                return
+            try:
+                self.sync()
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
 
 def _cannot_create(name: str, err: OSError) -> str:

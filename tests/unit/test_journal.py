@@ -240,3 +240,33 @@ def test_hyperopt_pickles_are_converted_only_with_allow_pickle(tmp_path: Path) -
     assert len(converted) == 5
     assert converted.losses() == old.losses()
     assert converted.vals == old.vals
+
+
+def test_a_file_a_running_writer_holds_is_not_replaced_or_created_twice(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    writer = J.JournalWriter.create(path, {"space": "abc"})
+    writer.append(_record(0))
+    trials = Trials()
+    with pytest.raises(JournalError, match="being written by a running fmin"):
+        trials.save(str(path))
+    with pytest.raises(JournalError, match="being written by a running fmin"):
+        J.JournalWriter.create(path, {"space": "abc"})
+    writer.append(_record(1))
+    writer.close()
+    assert [r["tid"] for r in J.read_journal(path).records] == [0, 1]  # nothing orphaned
+
+
+def test_a_finished_trial_is_synced_once_the_interval_passes_without_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(J, "FSYNC_INTERVAL", 0.05)
+    writer = J.JournalWriter.create(tmp_path / "t.jsonl", {"space": "abc"})
+    writer.sync()
+    synced = writer._last_sync
+    writer.append(_record(0), durable=True)  # within the interval: not synced now
+    for _ in range(200):  # the deferred sync comes without another write
+        if writer._last_sync > synced:
+            break
+        threading.Event().wait(0.01)
+    assert writer._last_sync > synced
+    writer.close()

@@ -183,6 +183,7 @@ def fmin(
         if resumed.seed is not None and not seed_is_given(rstate):
             seed = resumed.seed  # continue the proposals of the run that wrote the file
     writer = None if resumed is None else resumed.writer
+    trials._run_seed = seed  # a saved copy resumes with it too
     try:
         if points_to_evaluate:
             _insert_points(trials, points_to_evaluate, domain.space, resumed=bool(resumed and resumed.n_loaded))

@@ -81,7 +81,7 @@ _PICKLE_MAGIC = b"\x80"
 _SEAL_LEN = len(b',"crc":"00000000"}')
 
 #: Header keys that describe the search space a file was written for.
-SPACE_KEYS = ("space", "labels", "params")
+SPACE_KEYS = ("space", "labels", "params", "choices")
 
 
 # ----- values -----------------------------------------------------------------------------------

@@ -238,6 +238,7 @@ class Trials:
         self._listeners: list[Callable[[Trial], None]] = []
         self._unjournaled: set[int] = set()
         self._space_info: dict[str, Any] = {}
+        self._run_seed: int | None = None  # the base seed of the last fmin on these trials
         self.attachments: dict[str, Any] = {}
 
     # ----- pickling: locks and open files stay behind -------------------------------------
@@ -254,6 +255,7 @@ class Trials:
         self._lock = threading.RLock()
         self.__dict__.setdefault("_listeners", [])
         self.__dict__.setdefault("_batch", None)
+        self.__dict__.setdefault("_run_seed", None)
 
     # ----- listeners ---------------------------------------------------------------------------
 
@@ -439,6 +441,8 @@ class Trials:
                 return
             records = [self._file_record(r) for r in self._records]
         header = {"exp_key": self._exp_key, **self._space_info}
+        if self._run_seed is not None:
+            header["seed"] = self._run_seed
         _journal.write_snapshot(path, header, records, allow_pickle=self.journal_pickle)
 
     @classmethod
@@ -455,6 +459,8 @@ class Trials:
         header = contents.header or {}
         trials = cls(exp_key=header.get("exp_key"), journal_pickle=allow_pickle)
         trials._space_info = {k: header[k] for k in _journal.SPACE_KEYS if k in header}
+        seed = header.get("seed")
+        trials._run_seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
         trials._load_records(contents.records)
         return trials
 

@@ -244,3 +244,13 @@ def test_pickled_values_that_no_longer_load_are_an_error_not_damage(
     (tmp_path / "gone_mod.py").unlink()
     with pytest.raises(JournalError, match=r"trial \d+'s pickled values cannot be loaded.*gone_mod"):
         Trials.load(str(path), allow_pickle=True)
+
+
+def test_a_saved_copy_resumes_with_the_run_seed(tmp_path: Path) -> None:
+    """The disk-full recipe: err.trials.save(other) then resume from it, without rstate."""
+    reference = points(run(tmp_path / "ref.jsonl", 6, rstate=5))
+    trials = Trials()
+    fmin(objective, SPACE, algo=rand.suggest, max_evals=3, trials=trials, rstate=np.random.default_rng(5),
+         show_progressbar=False)  # fmt: skip
+    trials.save(str(tmp_path / "copy.jsonl"))
+    assert points(run(tmp_path / "copy.jsonl", 6, rstate=None)) == reference

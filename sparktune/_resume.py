@@ -103,9 +103,15 @@ def open_save_file(trials: Trials, path: str, space: Space, seed: int) -> Resume
     header = contents.header if contents is not None else None
     if contents is not None and header is not None:
         check_same_space(header, space, path)
-        known = set(trials.tids)
-        trials._load_records(r for r in contents.records if int(r["tid"]) not in known)
+        # Lock the file before taking its trials: a file another run holds is refused with the
+        # caller's trials untouched.
         writer = _journal.JournalWriter.reopen(path, contents.valid_size, allow_pickle=allow_pickle)
+        known = set(trials.tids)
+        try:
+            trials._load_records(r for r in contents.records if int(r["tid"]) not in known)
+        except BaseException:
+            writer.close()
+            raise
         loaded = {int(r["tid"]) for r in contents.records}
         recorded_seed = header.get("seed")
         logger.info("resumed %d trials from %s", len(contents.records), path)

@@ -254,3 +254,16 @@ def test_a_saved_copy_resumes_with_the_run_seed(tmp_path: Path) -> None:
          show_progressbar=False)  # fmt: skip
     trials.save(str(tmp_path / "copy.jsonl"))
     assert points(run(tmp_path / "copy.jsonl", 6, rstate=None)) == reference
+
+
+def test_a_file_another_run_holds_is_refused_with_the_callers_trials_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    run(path, 3)
+    holder = J.JournalWriter.reopen(path, path.stat().st_size)  # "another run" holds the file
+    try:
+        mine = Trials()
+        with pytest.raises(JournalError, match="being written by another running process"):
+            run(path, 5, trials=mine)
+        assert len(mine) == 0
+    finally:
+        holder.close()

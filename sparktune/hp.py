@@ -30,7 +30,6 @@ __all__ = [
     "uniformint",
 ]
 
-#: Tolerance on ``sum(probabilities) == 1`` for ``pchoice``; loose enough for decimal literals.
 #: How far pchoice probabilities may sum from 1 (``[(0.33, a), (0.33, b), (0.33, c)]`` is fine; they
 #: are rescaled to sum to 1).
 _PROB_SUM_TOL = 0.01

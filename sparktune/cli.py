@@ -233,11 +233,17 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def write_trials(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write ``rows`` as JSON (a list of objects) or CSV (one column per parameter), by extension."""
+def _trials_out_suffix(path: Path) -> str:
+    """``path``'s suffix, which says the format of ``--trials-out``; anything else is refused."""
     suffix = path.suffix.lower()
     if suffix not in (".json", ".csv"):
         raise InvalidArgumentError(f"--trials-out must end in .json or .csv, got {str(path)!r}")
+    return suffix
+
+
+def write_trials(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write ``rows`` as JSON (a list of objects) or CSV (one column per parameter), by extension."""
+    suffix = _trials_out_suffix(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".json":
         path.write_text(json.dumps([_jsonable(r) for r in rows], indent=1) + "\n")
@@ -337,8 +343,8 @@ def _job_int(job: Job, name: str, value: Any, *, low: int) -> None:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse output paths that cannot be written before the search runs, not after."""
-    if args.trials_out is not None and args.trials_out.suffix.lower() not in (".json", ".csv"):
-        raise JobError(f"--trials-out must end in .json or .csv, got {str(args.trials_out)!r}")
+    if args.trials_out is not None:
+        _trials_out_suffix(args.trials_out)
     for option, directory in (
         ("--trials-out", args.trials_out and args.trials_out.parent),
         ("--plots-dir", args.plots_dir),

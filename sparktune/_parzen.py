@@ -105,6 +105,13 @@ def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
     return buf[:size].reshape(shape)
 
 
+def _clip_into(x: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> np.ndarray:
+    """``np.clip(x, lo, hi, out=x)`` (NaN stays NaN) without ``np.clip``'s Python-level wrapper,
+    which cost more than the clipping on the small arrays of a suggestion."""
+    np.maximum(x, lo, out=x)
+    return np.minimum(x, hi, out=x)
+
+
 # ----------------------------------------------------------------------------- normal CDF
 
 
@@ -194,7 +201,7 @@ def _log_mass_into(ta: np.ndarray, tb: np.ndarray, out: np.ndarray, weights: np.
         if weights is None:
             mostly_wide = n_wide * 2 > wide.size
         else:
-            row_wide = np.count_nonzero(wide.reshape(len(weights), shape[-1]), axis=1)
+            row_wide = wide.reshape(len(weights), shape[-1]).sum(axis=1)
             mostly_wide = int(row_wide @ weights) * 2 > int(weights.sum()) * shape[-1]
         if mostly_wide:
             # Mostly wide cells: exact everywhere, both ends in one pass over a stacked buffer.
@@ -323,7 +330,7 @@ class Dims:
         if len(logs):
             with np.errstate(divide="ignore", invalid="ignore"):
                 z[..., logs] = np.maximum(np.log(z[..., logs]), self._log_floor)
-        return np.clip(z, self.lo, self.hi, out=z)
+        return _clip_into(z, self.lo, self.hi)
 
     def to_values(self, z: np.ndarray) -> np.ndarray:
         """Values for internal coordinates: undo the log, round to the step, clip."""
@@ -334,7 +341,7 @@ class Dims:
         if len(quantized):
             q = self.q[quantized]
             x[..., quantized] = np.round(x[..., quantized] / q) * q
-        return np.clip(x, self.vmin, self.vmax, out=x)
+        return _clip_into(x, self.vmin, self.vmax)
 
     def cells(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rounding cell ``[a, b]`` of each value in ``z``, within the bounds."""
@@ -345,7 +352,7 @@ class Dims:
             with np.errstate(divide="ignore", invalid="ignore"):
                 a[..., logs] = np.log(np.maximum(a[..., logs], 0.0))
                 b[..., logs] = np.log(b[..., logs])
-        return np.clip(a, self.lo, self.hi, out=a), np.clip(b, self.lo, self.hi, out=b)
+        return _clip_into(a, self.lo, self.hi), _clip_into(b, self.lo, self.hi)
 
 
 def _subdims(dims: Dims, mask: np.ndarray) -> Dims:
@@ -470,7 +477,7 @@ def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims
     keys = pts.T
     order = np.lexsort((keys, np.broadcast_to(part, keys.shape)))  # (d, m): by part, then value; NaN last
     order += np.arange(0, d * m, m)[:, None]  # flat indices (take_along_axis costs more)
-    ranked = np.take(keys, order)
+    ranked = keys.take(order)
     gaps = np.full((d, m + 1), np.nan)
     np.subtract(ranked[:, 1:], ranked[:, :-1], out=gaps[:, 1:m])
     gaps[:, starts[1:]] = np.nan  # no neighbours across parts
@@ -479,7 +486,7 @@ def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims
     np.put(out, order, np.fmax(gaps[:, :m], gaps[:, 1:]))
     count = np.add.reduceat(~np.isnan(pts), starts, axis=0) - 1  # (parts, d); the prior excluded
     low = dims.prior_sigma / np.minimum(MAGIC_CLIP_CAP, 1.0 + count)
-    return np.clip(out.T, low[part], dims.prior_sigma)
+    return _clip_into(np.maximum(out.T, low[part]), -np.inf, dims.prior_sigma)
 
 
 def fit(
@@ -506,8 +513,8 @@ def fit(
         raise ValueError(f"fit: sizes {sizes} do not add up to the {n} observations")
     nparts, nn, nb = len(sizes), dims.n_numeric, dims.n_blocks
     count = np.array(sizes) + 1
-    part = np.repeat(np.arange(nparts), count)
-    ends = np.cumsum(count)
+    part = np.arange(nparts).repeat(count)
+    ends = count.cumsum()
     starts = ends - count
     priors = ends - 1  # each part's last component is its prior
     # Observation rows: part s's observations go to rows [starts[s], priors[s]) (slices are much
@@ -536,8 +543,8 @@ def fit(
     has_obs = np.add.reduceat(w, starts, axis=0) > 0  # (parts, nb); priors still weigh 0
     w[priors] = np.where(has_obs, prior_weight, 1.0)
     total = np.add.reduceat(w, starts, axis=0)
-    with np.errstate(divide="ignore"):
-        log_w = np.log(w / total[part])
+    w /= total[part]
+    log_w = np.log(w, out=np.full(w.shape, -np.inf), where=w > 0)
     log_norm = _log_inside(dims, mus, 1.0 / sigmas)
     return Mixture(mus=mus, sigmas=sigmas, log_norm=log_norm, cats=c, log_w=log_w, ends=tuple(ends.tolist()))
 
@@ -563,7 +570,7 @@ def sample(
     block's columns."""
     nb, nc = dims.n_blocks, dims.n_numeric
     first, end = mix.starts[part], mix.ends[part]
-    cum = np.cumsum(np.exp(mix.columns.log_w[:, first:end]), axis=1)  # (nb, k), rows end at 1
+    cum = np.exp(mix.columns.log_w[:, first:end]).cumsum(axis=1)  # (nb, k), rows end at 1
     u = rng.random((size, nb))
     # The component of each draw: how many cumulative weights lie at or below it; a draw past
     # the last active component (rounding) falls back to the part's prior, always active.
@@ -580,7 +587,7 @@ def sample(
         sig = mix.sigmas[cc, cols]
         z = rng.normal(mu, sig)
         flat = z.ravel()
-        bad = np.flatnonzero((z < dims.lo) | (z > dims.hi))
+        bad = ((z < dims.lo) | (z > dims.hi)).ravel().nonzero()[0]
         rounds = 0
         while bad.size > _FEW_REJECTED and rounds < _REJECTION_ROUNDS:
             # Redraw the rejected entries in row-major order; only those can still be out.
@@ -592,7 +599,7 @@ def sample(
         if bad.size:
             col = bad % nc
             _redraw_few(flat, bad, mu.ravel(), sig.ravel(), dims.lo[col], dims.hi[col], rng, _REJECTION_ROUNDS - rounds)
-        values = dims.to_values(np.clip(z, dims.lo, dims.hi, out=z))
+        values = dims.to_values(_clip_into(z, dims.lo, dims.hi))
     nk = dims.n_categorical
     cat = np.empty((size, nk), dtype=np.int64)
     if nk:
@@ -699,7 +706,7 @@ def _log_kernels(mix: Mixture, dims: Dims, pts: _Points, scratch: bool) -> np.nd
         masses = _buffer("masses", (k, m))
         _log_mass_into(ta, tb, masses, pts.counts)
         o = out[nc:nn]
-        np.take(masses, pts.inverse, axis=0, out=o)
+        masses.take(pts.inverse, axis=0, out=o)
         o -= mix.columns.log_norm[nc:nn, None, :]
     if dims.n_categorical:
         out[nn:] = _category_table(mix, dims)[np.arange(dims.n_categorical)[:, None], pts.cats]
@@ -711,16 +718,16 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     distinct (column, value) its column and a row holding it, then ``(k, C)`` indices of every
     entry among them, and how many entries each stands for."""
     n, k = values.shape
-    order = np.argsort(values, axis=0, kind="stable").T  # (k, C)
+    order = values.argsort(axis=0, kind="stable").T  # (k, C)
     columns = np.arange(k)[:, None]
     ranked = values.T[columns, order]
     new = np.ones((k, n), dtype=bool)
     np.not_equal(ranked[:, 1:], ranked[:, :-1], out=new[:, 1:])
     flat_new = new.ravel()
-    ids = np.cumsum(flat_new) - 1
+    ids = flat_new.cumsum() - 1
     inverse = np.empty((k, n), dtype=np.int64)
     inverse[columns, order] = ids.reshape(k, n)
-    return np.flatnonzero(flat_new) // n, order[new], inverse, np.bincount(ids)
+    return flat_new.nonzero()[0] // n, order[new], inverse, np.bincount(ids)
 
 
 def _category_table(mix: Mixture, dims: Dims) -> np.ndarray:

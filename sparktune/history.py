@@ -69,7 +69,7 @@ class HistoryView:
         ``rows``; unknown labels give ``NaN`` rows."""
         index = [self.index.get(label, -1) for label in labels]
         if min(index, default=0) >= 0:
-            return self.values[index] if rows is None else np.take(self.values, rows, axis=1)[index]
+            return self.values[index] if rows is None else self.values.take(rows, axis=1)[index]
         out = np.full((len(labels), self.n if rows is None else len(rows)), np.nan)
         for i, j in enumerate(index):
             if j >= 0:

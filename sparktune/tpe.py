@@ -389,7 +389,7 @@ def _split(
     act = ~np.isnan(view.columns(plan.group_anchors))
     ok_act = act & ok
     n_below = []
-    for gi, m in enumerate(np.count_nonzero(ok_act, axis=1).tolist()):
+    for gi, m in enumerate(ok_act.sum(axis=1).tolist()):
         if plan.branching[gi] and branch_gamma is not None:
             # A group that chooses between branches keeps Hyperopt's small below set, so that
             # one good trial in a rarely tried branch is enough to pull the search there.
@@ -399,10 +399,10 @@ def _split(
         n_below.append(max(1, min(nb, forget or m, m)))
     # Rank rows by loss (unfinished ones last, ties by age); each group's best are its below
     # set: its rows ranked no later than the one where its running count reaches its size.
-    order = np.argsort(view.losses, kind="stable")
+    order = view.losses.argsort(kind="stable")
     rank = np.empty(len(order), dtype=np.intp)
     rank[order] = np.arange(len(order))
-    reached = np.cumsum(np.take(ok_act, order, axis=1), axis=1, dtype=np.int32) >= np.array(n_below)[:, None]
+    reached = ok_act.take(order, axis=1).cumsum(axis=1, dtype=np.int32) >= np.array(n_below)[:, None]
     below = ok_act & (rank <= np.argmax(reached, axis=1)[:, None])
     above = ok_act & ~below
     # Trials whose objective returned an infinite loss (a configuration that cannot run) are

@@ -114,6 +114,13 @@ def _losses(records: Sequence[Trial]) -> np.ndarray:
 # ----- choice labels ---------------------------------------------------------------------------
 
 
+def _note_if_empty(ax: Axes, count: int, what: str = "no trial has finished ok yet") -> None:
+    """Say so on an axes that has nothing to draw, rather than leave it blank (a figure refreshed
+    while a run starts, or a run whose every trial failed)."""
+    if count == 0:
+        ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+
 def _node_label(node: Any, index: int) -> str:
     if isinstance(node, Literal):
         value = node.value
@@ -241,6 +248,7 @@ def main_plot_history(
         tids = [r.tid for r in records]
         pad = max(0.5, 0.02 * (max(tids) - min(tids)))
         ax.set_xlim(min(tids) - pad, max(tids) + pad)
+    _note_if_empty(ax, len(ok), "no trial has finished ok yet" if records else "no trial has finished yet")
     ax.set_title(title)
     ax.set_xlabel("trial id")
     ax.set_ylabel("loss")
@@ -257,6 +265,7 @@ def main_plot_histogram(trials: Trials, do_show: bool = True, title: str = "Loss
     losses = _losses(_ok_records(trials))
     if len(losses):
         ax.hist(losses, bins=max(5, min(50, int(math.sqrt(len(losses))) * 2)), color=STATUS_COLORS["ok"])
+    _note_if_empty(ax, len(losses))
     ax.set_title(title)
     ax.set_xlabel("loss")
     ax.set_ylabel("trials")
@@ -300,6 +309,7 @@ def main_plot_vars(
         elif len(rows_):
             c = np.array([r.loss for r in rows_], dtype=float)
             ax.scatter(x, y, s=12, c=c, cmap="viridis", vmin=losses.min(), vmax=losses.max())
+        _note_if_empty(ax, len(rows_), "no ok trial with this parameter yet")
         _style_value_axis(ax, _param(compiled, label), "y")
         ax.set_title(label, fontsize=fontsize)
         ax.tick_params(labelsize=fontsize * 0.8)
@@ -354,6 +364,7 @@ def plot_loss_vs_param(
         if _categorical(param):
             x = x + rng.uniform(-_JITTER, _JITTER, size=len(x))
         ax.scatter(x, _losses(active), s=14, alpha=0.8, color=STATUS_COLORS["ok"])
+        _note_if_empty(ax, len(active), "no ok trial with this parameter yet")
         _style_value_axis(ax, param, "x")
         ax.set_xlabel(label)
         ax.set_ylabel("loss")
@@ -391,6 +402,7 @@ def plot_best_so_far(trials: Trials, *, by: str = "trial", ax: Axes | None = Non
     ok = ~np.isnan(losses)
     ax.scatter(np.asarray(x)[ok], losses[ok], s=10, color="0.65", label="trial loss")
     ax.step(x, best, where="post", color="tab:green", linewidth=2, label="best so far")
+    _note_if_empty(ax, int(ok.sum()))
     ax.set_ylabel("loss")
     ax.set_title("Best loss so far")
     if len(finished):
@@ -456,6 +468,7 @@ def plot_parallel_coordinates(
             ax.plot(np.flatnonzero(active), row[active], color=colormap(norm(loss)), alpha=0.7, linewidth=1.2,
                     marker="o", markersize=2.5)  # fmt: skip
         fig.colorbar(ScalarMappable(norm=norm, cmap=colormap), ax=ax, label="loss")
+    _note_if_empty(ax, len(ok))
     ax.vlines(range(len(chosen)), 0, 1, color="0.3", linewidth=0.8)
     for j, ticks in enumerate(tick_text):
         for pos, text in ticks:

@@ -18,7 +18,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
 from sparktune import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, plotting, rand
-from sparktune.exceptions import InvalidArgumentError
+from sparktune.exceptions import AllTrialsFailed, InvalidArgumentError
 from sparktune.objective import Outcome
 from sparktune.trials import Trial
 
@@ -184,10 +184,31 @@ def test_timeline_of_a_real_serial_run_is_one_lane(trials: Trials) -> None:
     assert lefts[0] == 0.0
 
 
+def texts(fig: Figure) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
 def test_plots_of_empty_trials_still_render() -> None:
     for fn in (plotting.main_plot_history, plotting.main_plot_histogram, plotting.plot_best_so_far,
                plotting.plot_timeline, plotting.plot_parallel_coordinates):  # fmt: skip
         assert isinstance(fn(Trials()), Figure)
+    assert texts(plotting.main_plot_history(Trials())) == ["no trial has finished yet"]
+
+
+def test_plots_without_an_ok_trial_say_so(trials: Trials) -> None:
+    failed = Trials()
+    with pytest.raises(AllTrialsFailed):
+        fmin(lambda p: {"status": STATUS_FAIL}, SPACE, algo=rand.suggest, max_evals=3, trials=failed,
+             show_progressbar=False)  # fmt: skip
+    note = "no trial has finished ok yet"
+    for fn in (plotting.main_plot_history, plotting.main_plot_histogram, plotting.plot_best_so_far,
+               plotting.plot_parallel_coordinates):  # fmt: skip
+        assert texts(fn(failed)).count(note) == 1, fn.__name__
+    panels = texts(plotting.plot_loss_vs_param(failed, SPACE))
+    assert panels == ["no ok trial with this parameter yet"] * 4  # x, lr, kernel, degree
+    assert len(texts(plotting.main_plot_vars(failed))) == 4
+    # A run with ok trials carries no such note, except in the panel of a parameter no ok trial had.
+    assert note not in texts(plotting.main_plot_history(trials)) + texts(plotting.plot_best_so_far(trials))
 
 
 def test_rejects_non_trials() -> None:

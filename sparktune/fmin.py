@@ -16,7 +16,7 @@ import numbers
 import os
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -55,15 +55,24 @@ def _insert_points(trials: Trials, points: Sequence[Mapping[str, Any]], space: A
         raise InvalidArgumentError(
             f"points_to_evaluate must be a list of dicts {{label: value}}, got {type(points).__name__}"
         )
+    # On resume, a point the history already holds (inserted by the run this one resumes, in
+    # whatever order the points came then) is not run again; each held trial stands for one point.
+    held = Counter(_point_key(r.vals) for r in trials.records) if resumed else Counter()
     for i, point in enumerate(points):
         if not isinstance(point, Mapping):
             raise InvalidArgumentError(f"points_to_evaluate[{i}] must be a dict {{label: value}}, got {point!r}")
         vals = dict(point) if space is None else space.validate_point(point, f"points_to_evaluate[{i}]")
         labels = tuple(vals) if space is None else space.labels
-        if resumed and i < len(trials) and trials.records[i].vals == vals:
-            continue  # inserted by the run this one resumes
+        key = _point_key(vals)
+        if held[key]:
+            held[key] -= 1
+            continue
         (tid,) = trials.new_trial_ids(1)
         trials._add(Trial(tid=tid, vals=vals, labels=labels))
+
+
+def _point_key(vals: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(vals.items()))
 
 
 def _check_count(name: str, value: object, *, allow_zero: bool = True) -> None:

@@ -103,6 +103,11 @@ def test_points_to_evaluate_are_not_evaluated_twice_on_resume(tmp_path: Path) ->
     assert len(resumed) == 5
     xs = [t["misc"]["vals"]["x"][0] for t in resumed.trials]
     assert xs[:2] == [1.0, 2.0] and xs.count(1.0) == 1
+    # Given in another order, or with one more point, the points already run still run once.
+    again = run(path, 7, points_to_evaluate=[{"x": 3.0, "branch": 0}, *start[::-1]])
+    xs = [t["misc"]["vals"]["x"][0] for t in again.trials]
+    assert len(xs) == 7 and xs.count(1.0) == xs.count(2.0) == xs.count(3.0) == 1
+    assert xs[:5] == [t["misc"]["vals"]["x"][0] for t in resumed.trials]
 
 
 def test_a_different_space_is_refused_naming_what_changed(tmp_path: Path) -> None:

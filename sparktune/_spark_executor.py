@@ -28,10 +28,12 @@ import functools
 import hashlib
 import hmac
 import logging
+import os
 import pickle
 import queue
 import secrets
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -62,6 +64,9 @@ _SOCKET_MAX_DEPTH = 32
 #: (measured, pyspark 4.3, classic and Connect), so a pack should carry a few times that.
 _BATCH_TARGET_S = 0.5
 _BATCH_MAX_PACK = 256
+#: Spark channel: an objective that pickles larger than this is shipped once per run (a broadcast
+#: on a classic session, a file added to a Spark Connect session) instead of with every job.
+SHIP_ONCE_BYTES = 1 << 20
 #: After trial_timeout, how long the in-worker alarm gets before the driver kills the task.
 _TIMEOUT_GRACE_S = 3.0
 #: After a cancel message, how long a trial gets to stop before the driver kills its task
@@ -202,6 +207,8 @@ class SparkExecutor:
         self._slots: list[_Slot] = []
         self._slot_failures = 0
         self._batch_count = 0
+        self._payload_ref: Any = None  # spark channel: what jobs carry to reach the objective
+        self._broadcast: Any = None
         self._deadlines: dict[int, tuple[float, str]] = {}  # tid -> (when, "timeout" | "cancel")
         self._watch = threading.Condition(threading.Lock())
         self._listener: socket.socket | None = None
@@ -289,6 +296,14 @@ class SparkExecutor:
             with contextlib.suppress(OSError):  # wakes accept() (close() alone does not, on Linux)
                 self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
+        try:
+            self._end_jobs(busy)
+        finally:
+            if self._broadcast is not None:
+                with contextlib.suppress(Exception):  # the session may be gone already
+                    self._broadcast.destroy(blocking=False)
+
+    def _end_jobs(self, busy: bool) -> None:
         # A normal end: nothing runs any more and every slot task has been told to stop; their
         # jobs wrap up in tens of ms (longer on Connect), and close() waits for that, so that a
         # script may stop Spark right after fmin without Spark logging errors about them.
@@ -605,8 +620,37 @@ class SparkExecutor:
         return self._parallelism * (2 if queue_ahead else 1)
 
     def _start_batch_channel(self) -> None:
+        self._payload_ref = self._ship_payload()
         for index in range(self._batch_jobs()):
             self._spawn(self._run_batches, f"sparktune-batch-{index}")
+
+    def _ship_payload(self) -> Any:
+        """What pack jobs carry to reach the objective: the pickle itself when it is small, else a
+        handle shipped once per run, so that a large capture (a training set) does not travel, and
+        sit in the JVM's memory, with every job."""
+        size = len(self._payload)
+        if size <= SHIP_ONCE_BYTES:
+            return self._payload
+        try:
+            if not self._facts.connect:
+                self._broadcast = self._session.sparkContext.broadcast(self._payload)
+                ref: Any = self._broadcast
+            else:
+                ref = f"sparktune-objective-{self._run_key}.pkl"  # the same objective, the same file
+                with tempfile.TemporaryDirectory(prefix="sparktune-") as folder:
+                    path = os.path.join(folder, ref)
+                    with open(path, "wb") as f:
+                        f.write(self._payload)
+                    self._session.addArtifacts(path, file=True)
+        except Exception as exc:  # shipping per job still works, only slower
+            logger.warning(
+                "SparkTrials: could not ship the %.1f MB objective once for the run (%s); it goes with every "
+                "Spark job instead", size / 1e6, exc,
+            )  # fmt: skip
+            return self._payload
+        logger.info("SparkTrials run %s: the %.1f MB objective is shipped once, not with every job", self._run_tag,
+                    size / 1e6)  # fmt: skip
+        return ref
 
     def _run_batches(self) -> None:
         while True:
@@ -622,7 +666,7 @@ class SparkExecutor:
             for tid in tids:
                 self._events.put(Started(tid, start, None))
             fn = functools.partial(
-                run_batch, self._run_key, self._payload, [(t.tid, t.vals) for t in tasks], self._trial_timeout
+                run_batch, self._run_key, self._payload_ref, [(t.tid, t.vals) for t in tasks], self._trial_timeout
             )
             error: str | None = None
             try:

@@ -35,7 +35,17 @@ if TYPE_CHECKING:
 
     from .objective import Domain
 
-__all__ = ["RESULT_SCHEMA", "Row", "WorkerReport", "as_arrow", "as_rows", "serve_slot", "run_batch", "evaluate_point"]
+__all__ = [
+    "RESULT_SCHEMA",
+    "Row",
+    "WorkerReport",
+    "as_arrow",
+    "as_rows",
+    "serve_slot",
+    "run_batch",
+    "load_payload",
+    "evaluate_point",
+]
 
 #: Spark schema of the rows every sparktune task returns.
 RESULT_SCHEMA = "tid long, payload binary"
@@ -296,13 +306,29 @@ def serve_slot(address: tuple[str, int], token: bytes, run_key: str, slot: int) 
     return [(-1, _dumps(("served", served)))]
 
 
+def load_payload(ref: Any) -> bytes:
+    """The pickled objective a pack job was given: the bytes themselves, the name of a file added
+    to the Spark Connect session (``addArtifacts``), or a classic session's broadcast of them."""
+    if isinstance(ref, bytes):
+        return ref
+    if isinstance(ref, str):
+        from pyspark import SparkFiles
+
+        with open(SparkFiles.get(ref), "rb") as f:
+            return f.read()
+    return bytes(ref.value)
+
+
 def run_batch(
     run_key: str,
-    payload: bytes,
+    payload: Any,
     tasks: Sequence[tuple[int, dict[str, Any]]],
     trial_timeout: float | None,
 ) -> list[Row]:
     """Evaluate a pack of trials and return their reports as rows ``(tid, pickled report)``.
+
+    ``payload`` is the pickled objective or a handle to it (:func:`load_payload`), read only by
+    a Python worker that has not cached this run's objective yet.
 
     A retried attempt (the previous one lost its Python worker or executor) does not run the
     pack again: it returns ``("lost", attempt)`` rows and the driver decides what to rerun.
@@ -313,7 +339,7 @@ def run_batch(
         return [(tid, marker) for tid, _ in tasks]
     worker = worker_name()
     try:
-        domain = cached_domain(run_key) or cache_domain(run_key, payload)
+        domain = cached_domain(run_key) or cache_domain(run_key, load_payload(payload))
     except Exception as exc:  # e.g. a module of the objective is missing here
         return [(tid, _dumps(("done", unloadable_report(exc, worker)))) for tid, _ in tasks]
     return [(tid, _dumps(("done", evaluate_point(domain, vals, trial_timeout, worker)))) for tid, vals in tasks]

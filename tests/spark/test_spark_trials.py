@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
@@ -78,6 +79,23 @@ def test_fmin_finds_the_minimum_and_counts(session: Any, channel: str) -> None:
     assert best["x"] == min(trials.trials, key=lambda t: t["result"]["loss"])["misc"]["vals"]["x"][0]
     workers = {t.worker for t in trials.records}
     assert all(w and "stage" in w for w in workers), workers  # ran in Spark tasks, not here
+
+
+def test_a_large_objective_is_shipped_once_on_the_spark_channel(session: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """An objective capturing a few MB (a training set) reaches the executors once per run, not
+    with every job; the trials see the captured data intact."""
+    data = os.urandom(3 * 1024 * 1024)  # incompressible, larger than SHIP_ONCE_BYTES
+    digest = hashlib.sha256(data).hexdigest()
+
+    def objective(x: float) -> float:
+        assert hashlib.sha256(data).hexdigest() == digest
+        return (x - 1.0) ** 2 + len(data) % 7
+
+    trials = SparkTrials(spark_session=session, result_channel="spark")
+    with caplog.at_level("INFO", logger="sparktune._spark_executor"):
+        fmin(objective, hp.uniform("x", -2, 2), algo=rand.suggest, max_evals=6, trials=trials, show_progressbar=False)
+    assert trials.count_successful_trials() == 6
+    assert "objective is shipped once" in caplog.text
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

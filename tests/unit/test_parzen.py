@@ -54,19 +54,6 @@ def _density(mix: P.Mixture, dims: P.Dims, values: np.ndarray, cats: np.ndarray 
     return np.exp(P.log_density(mix, dims, P.log_kernels(mix, dims, values.reshape(-1, 1), c))[0])
 
 
-@pytest.mark.parametrize("x", [-8.0, -3.0, -0.5, 0.0, 0.7, 2.0, 6.0, 12.0])
-def test_log_mass_matches_erfc_in_both_tails(x: float) -> None:
-    upper = float(P.log_mass(np.array([x]), np.array([np.inf]))[0])
-    expected = math.log(0.5 * math.erfc(x / math.sqrt(2)))
-    assert upper == pytest.approx(expected, rel=1e-6, abs=1e-9)
-    lower = float(P.log_mass(np.array([-np.inf]), np.array([x]))[0])
-    assert lower == pytest.approx(math.log(0.5 * math.erfc(-x / math.sqrt(2))), rel=1e-6, abs=1e-9)
-
-
-def test_log_mass_of_empty_cell_is_minus_infinity() -> None:
-    assert P.log_mass(np.array([1.0]), np.array([1.0]))[0] == -np.inf
-
-
 @pytest.mark.parametrize("lo, hi", [(0.0, 1.0), (-5.0, 10.0), (-math.inf, math.inf)])
 def test_continuous_density_integrates_to_one(lo: float, hi: float) -> None:
     if math.isinf(lo):

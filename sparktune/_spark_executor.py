@@ -9,7 +9,8 @@ Trials wait on the driver in one queue. How they reach the executors depends on 
 - ``spark`` (Spark Connect to a remote cluster, or executors that cannot reach the driver):
   each hand-out is a one-task Spark job whose rows are the results. Short trials are packed
   several per job, long ones go alone; one extra job per slot waits in Spark's queue so that a
-  slot never idles while the driver reacts.
+  slot never idles while the driver reacts. A large objective (over ``SHIP_ONCE_BYTES``) is
+  shipped once per run (a Connect artifact, or a broadcast), not with every job.
 
 Queueing ahead (a pack per job, work queued per slot) is for algorithms whose proposals do not
 depend on results (random search). For the others the driver keeps one trial per slot in flight,

@@ -111,14 +111,14 @@ def _losses(records: Sequence[Trial]) -> np.ndarray:
     return np.array([np.nan if r.loss is None else r.loss for r in records], dtype=float)
 
 
-# ----- choice labels ---------------------------------------------------------------------------
-
-
 def _note_if_empty(ax: Axes, count: int, what: str = "no trial has finished ok yet") -> None:
     """Say so on an axes that has nothing to draw, rather than leave it blank (a figure refreshed
     while a run starts, or a run whose every trial failed)."""
     if count == 0:
         ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+
+# ----- choice labels ---------------------------------------------------------------------------
 
 
 def _node_label(node: Any, index: int) -> str:

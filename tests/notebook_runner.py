@@ -37,10 +37,21 @@ def use_test_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def execute(name: str, cwd: Path) -> Any:
     """Execute ``notebooks/<name>`` and return the notebook with its outputs."""
-    import nbclient
     import nbformat
 
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    return _run(nbformat.read(NOTEBOOKS / name, as_version=4), cwd)
+
+
+def execute_cells(sources: list[str], cwd: Path) -> Any:
+    """Execute a notebook made of the code cells ``sources`` and return it with its outputs."""
+    import nbformat
+
+    return _run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources]), cwd)
+
+
+def _run(nb: Any, cwd: Path) -> Any:
+    import nbclient
+
     resources = {"metadata": {"path": str(cwd)}}
     nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT, resources=resources).execute()
     return nb
@@ -49,3 +60,11 @@ def execute(name: str, cwd: Path) -> Any:
 def outputs(nb: Any, mime: str) -> int:
     """How many outputs of ``mime`` type the executed notebook has."""
     return sum(1 for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if mime in o.get("data", {}))
+
+
+def widget_texts(nb: Any) -> str:
+    """The final text of the executed notebook's widgets (tqdm's bar is one), from the widget
+    state nbclient stores; tqdm spaces its text with figure spaces, read here as plain ones."""
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    values = [str(model["state"].get("value", "")) for model in state.values()]
+    return " ".join(values).replace("\u2007", " ")

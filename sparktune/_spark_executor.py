@@ -68,6 +68,9 @@ _BATCH_MAX_PACK = 256
 #: Spark channel: an objective that pickles larger than this is shipped once per run (a broadcast
 #: on a classic session, a file added to a Spark Connect session) instead of with every job.
 SHIP_ONCE_BYTES = 1 << 20
+#: Larger than this, an objective that could not be shipped once is refused rather than sent with
+#: every job: a few jobs of it in flight can exhaust a Spark Connect server's memory.
+PER_JOB_MAX_BYTES = 64 << 20
 #: After trial_timeout, how long the in-worker alarm gets before the driver kills the task.
 _TIMEOUT_GRACE_S = 3.0
 #: After a cancel message, how long a trial gets to stop before the driver kills its task
@@ -158,13 +161,13 @@ def _outcome(report: WorkerReport) -> Outcome:
 
 
 def serialize_domain(domain: Domain) -> tuple[bytes, str]:
-    """Pre-flight: ``(cloudpickled domain, cache key)``, once per run; fails before any Spark job.
+    """Pre-flight: ``(cloudpickled domain, content digest)``, once per run; fails before any Spark job.
 
     An objective that captures Spark driver objects or something unpicklable raises
     :class:`~sparktune.exceptions.SerializationError` naming what it captured.
     """
     payload = serialize_checked(domain, domain.fn, where="SparkTrials")
-    return payload, hashlib.sha256(payload).hexdigest()[:32]  # the key of the workers' cache
+    return payload, hashlib.sha256(payload).hexdigest()[:32]
 
 
 class SparkExecutor:
@@ -185,7 +188,7 @@ class SparkExecutor:
     ) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
-        self._payload, self._run_key = serialize_domain(domain)
+        self._payload, self._digest = serialize_domain(domain)
         self._session = session
         self._facts = facts
         self._parallelism = max(1, int(parallelism))
@@ -194,6 +197,9 @@ class SparkExecutor:
         self._queue_ahead = queue_ahead
         self._profile = profile
         self._run_tag = f"sparktune-{uuid.uuid4().hex[:12]}"
+        # The workers' cache key: per run, so that no run inherits the captured objects an earlier
+        # run's trials changed in a reused Python worker (Hyperopt unpickles per trial).
+        self._run_key = f"{self._digest}-{self._run_tag}"
         self._events: queue.SimpleQueue[Event | _Fatal] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
@@ -221,6 +227,8 @@ class SparkExecutor:
             if self._channel == "socket"
             else PackSizer(_BATCH_TARGET_S, _BATCH_MAX_PACK)
         )
+        if self._channel == "spark":
+            self._payload_ref = self._ship_payload()  # may refuse the objective: before any thread
         self._spawn(self._watchdog, "sparktune-watchdog")
         if self._channel == "socket":
             self._start_socket_channel()
@@ -545,13 +553,16 @@ class SparkExecutor:
 
     def _fall_back_to_batches(self, detail: str) -> None:
         with self._work:
-            if self._channel != "socket":
+            if self._channel != "socket" or self._closing:
                 return
             self._channel = "spark"
             self._sizer = PackSizer(_BATCH_TARGET_S, _BATCH_MAX_PACK)
         _unreachable[(id(self._session), self._host)] = detail
         logger.warning("executors cannot connect to the driver (%s): results come back through Spark jobs", detail)
-        self._start_batch_channel()
+        try:
+            self._start_batch_channel()
+        except SparktuneError as exc:
+            self._fatal(str(exc))
 
     def _serve(self, conn: socket.socket) -> None:
         """Talk to one slot task: hand out trials one by one, relay each start and result."""
@@ -621,7 +632,8 @@ class SparkExecutor:
         return self._parallelism * (2 if queue_ahead else 1)
 
     def _start_batch_channel(self) -> None:
-        self._payload_ref = self._ship_payload()
+        if self._payload_ref is None:  # a socket run falling back ships it now
+            self._payload_ref = self._ship_payload()
         for index in range(self._batch_jobs()):
             self._spawn(self._run_batches, f"sparktune-batch-{index}")
 
@@ -637,20 +649,29 @@ class SparkExecutor:
                 self._broadcast = self._session.sparkContext.broadcast(self._payload)
                 ref: Any = self._broadcast
             else:
-                ref = f"sparktune-objective-{self._run_key}.pkl"  # the same objective, the same file
+                ref = f"sparktune-objective-{self._digest}.pkl"  # the same objective, the same file
                 with tempfile.TemporaryDirectory(prefix="sparktune-") as folder:
                     path = os.path.join(folder, ref)
                     with open(path, "wb") as f:
                         f.write(self._payload)
                     self._session.addArtifacts(path, file=True)
-        except Exception as exc:  # shipping per job still works, only slower
+        except Exception as exc:
+            if size > PER_JOB_MAX_BYTES:
+                raise SparktuneError(
+                    f"SparkTrials: the objective pickles to {size / 1e6:.0f} MB and could not be shipped to the "
+                    f"executors once for the run ({type(exc).__name__}: {exc}); sending it with every Spark job "
+                    "could exhaust the Spark server's memory. Capture less: load large data inside the "
+                    "objective from a path the executors can read"
+                ) from exc
             logger.warning(
                 "SparkTrials: could not ship the %.1f MB objective once for the run (%s); it goes with every "
-                "Spark job instead", size / 1e6, exc,
+                "Spark job instead, which is slower", size / 1e6, exc,
             )  # fmt: skip
             return self._payload
-        logger.info("SparkTrials run %s: the %.1f MB objective is shipped once, not with every job", self._run_tag,
-                    size / 1e6)  # fmt: skip
+        logger.info(
+            "SparkTrials run %s: the %.1f MB objective is shipped once (%s), not with every job",
+            self._run_tag, size / 1e6, f"session file {ref}" if isinstance(ref, str) else "broadcast",
+        )  # fmt: skip
         return ref
 
     def _run_batches(self) -> None:

@@ -51,26 +51,38 @@ __all__ = [
 RESULT_SCHEMA = "tid long, payload binary"
 #: How long a task tries to reach the driver before reporting it unreachable (seconds).
 CONNECT_TIMEOUT = 5.0
-#: Objectives kept per Python worker; a worker rarely serves more than one run at a time.
+#: Objectives kept per Python worker (a worker rarely serves more than one run at a time), and
+#: the pickled size they may add up to: an objective that captures a training set should not stay
+#: in every worker's memory, several times over, after its run has ended.
 _MAX_CACHED_DOMAINS = 4
+_MAX_CACHED_BYTES = 64 << 20
 
 #: ``(result, attachments, error as (type, message, traceback) or None, start, end, worker)``
 WorkerReport = tuple[dict[str, Any], dict[str, Any], "tuple[str, str, str] | None", float, float, str]
 
-_domains: OrderedDict[str, Domain] = OrderedDict()
+_domains: OrderedDict[str, tuple[Domain, int]] = OrderedDict()  # run key -> (domain, pickled size)
 _domains_lock = threading.Lock()
 
 
 def cached_domain(run_key: str) -> Domain | None:
+    """The objective of run ``run_key`` if this Python worker has unpickled it already. The key is
+    per run, so a run never sees what an earlier run's trials did to the captured objects."""
     with _domains_lock:
-        return _domains.get(run_key)
+        entry = _domains.get(run_key)
+        if entry is None:
+            return None
+        _domains.move_to_end(run_key)
+        return entry[0]
 
 
 def cache_domain(run_key: str, payload: bytes) -> Domain:
     domain: Domain = cloudpickle.loads(payload)
     with _domains_lock:
-        _domains[run_key] = domain
-        while len(_domains) > _MAX_CACHED_DOMAINS:
+        _domains[run_key] = (domain, len(payload))
+        # The least recently used go first; the newest always stays.
+        while len(_domains) > 1 and (
+            len(_domains) > _MAX_CACHED_DOMAINS or sum(size for _, size in _domains.values()) > _MAX_CACHED_BYTES
+        ):
             _domains.popitem(last=False)
     return domain
 
@@ -151,16 +163,32 @@ def evaluate_point(domain: Domain, vals: dict[str, Any], trial_timeout: float | 
 
 def unloadable_report(exc: BaseException, worker: str) -> WorkerReport:
     """The report of a trial whose objective could not be unpickled in this Python worker."""
+    return _setup_failure(
+        exc,
+        worker,
+        "the objective could not be unpickled on the executor ({}); make the modules it uses importable "
+        "there (install them on the workers, or ship them with spark-submit --py-files / "
+        "SparkContext.addPyFile, or spark.addArtifacts(path, pyfile=True) on Spark Connect), or pickle "
+        "them by value with cloudpickle.register_pickle_by_value(module)",
+    )
+
+
+def unreadable_report(exc: BaseException, worker: str) -> WorkerReport:
+    """The report of a trial whose objective, shipped once for the run, could not be read here."""
+    return _setup_failure(
+        exc,
+        worker,
+        "the objective shipped for this run (a file of the Spark Connect session, or a broadcast) "
+        "could not be read on the executor ({}); the Spark session may have ended, or the executor "
+        "lost the file",
+    )
+
+
+def _setup_failure(exc: BaseException, worker: str, template: str) -> WorkerReport:
     from .objective import ErrorInfo, Outcome
 
     error = ErrorInfo.from_exception(exc)
-    message = (
-        f"the objective could not be unpickled on the executor ({error.type}: {error.message}); "
-        "make the modules it uses importable there (install them on the workers, or ship them with "
-        "spark-submit --py-files / SparkContext.addPyFile, or spark.addArtifacts(path, pyfile=True) "
-        "on Spark Connect), or pickle them by value with "
-        "cloudpickle.register_pickle_by_value(module)"
-    )
+    message = template.format(f"{error.type}: {error.message}")
     outcome = Outcome.failed(exc)
     outcome.result["failure"]["message"] = message
     now = time.time()
@@ -338,8 +366,14 @@ def run_batch(
         marker = _dumps(("lost", attempt))
         return [(tid, marker) for tid, _ in tasks]
     worker = worker_name()
-    try:
-        domain = cached_domain(run_key) or cache_domain(run_key, load_payload(payload))
-    except Exception as exc:  # e.g. a module of the objective is missing here
-        return [(tid, _dumps(("done", unloadable_report(exc, worker)))) for tid, _ in tasks]
+    domain = cached_domain(run_key)
+    if domain is None:
+        try:
+            data = load_payload(payload)
+        except Exception as exc:
+            return [(tid, _dumps(("done", unreadable_report(exc, worker)))) for tid, _ in tasks]
+        try:
+            domain = cache_domain(run_key, data)
+        except Exception as exc:  # e.g. a module of the objective is missing here
+            return [(tid, _dumps(("done", unloadable_report(exc, worker)))) for tid, _ in tasks]
     return [(tid, _dumps(("done", evaluate_point(domain, vals, trial_timeout, worker)))) for tid, vals in tasks]

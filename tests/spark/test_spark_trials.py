@@ -17,7 +17,7 @@ import pytest
 
 from sparktune import SparkTrials, fmin, hp, rand
 from sparktune.early_stop import no_progress_loss
-from sparktune.exceptions import AllTrialsFailed, SerializationError
+from sparktune.exceptions import AllTrialsFailed, SerializationError, SparktuneError
 from sparktune.trials import TrialState
 
 # The objectives below must reach the executors, which cannot import this test module.
@@ -96,6 +96,64 @@ def test_a_large_objective_is_shipped_once_on_the_spark_channel(session: Any, ca
         fmin(objective, hp.uniform("x", -2, 2), algo=rand.suggest, max_evals=6, trials=trials, show_progressbar=False)
     assert trials.count_successful_trials() == 6
     assert "objective is shipped once" in caplog.text
+
+
+def test_a_changed_large_objective_reaches_the_next_run(session: Any) -> None:
+    """Two runs whose objectives capture different data (so different shipped files) each see
+    their own data, also in Python workers the first run left warm."""
+    seen = []
+    for fill in (b"a", b"b"):
+        data = fill * (2 * 1024 * 1024)
+
+        def objective(x: float, data: bytes = data) -> dict[str, Any]:
+            return {"loss": x * x, "status": "ok", "byte": data[:1].decode()}
+
+        trials = SparkTrials(spark_session=session, result_channel="spark")
+        fmin(objective, hp.uniform("x", -1, 1), algo=rand.suggest, max_evals=3, trials=trials, show_progressbar=False)
+        seen.append({r["byte"] for r in trials.results})
+    assert seen == [{"a"}, {"b"}]
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_run_starts_from_a_fresh_copy_of_the_objective(classic: Any, channel: str) -> None:
+    """Trials mutating what the objective captured affect later trials in the same worker (as
+    documented), but never the next run, even when Spark reuses the Python workers."""
+    calls = [0]
+
+    def counting(x: float) -> float:
+        calls[0] += 1
+        return float(calls[0])
+
+    for _ in range(2):
+        trials = SparkTrials(spark_session=classic, parallelism=1, result_channel=channel)
+        fmin(counting, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=3, trials=trials, show_progressbar=False)
+        assert min(trials.losses()) == 1.0
+
+
+def test_an_objective_too_large_to_send_per_job_is_refused(
+    connect: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the objective cannot be shipped once (here: no usable temporary directory for the
+    session file), a small one goes with every job after a warning, a large one is refused before
+    any trial runs, naming its size."""
+    import tempfile
+
+    import sparktune._spark_executor as executor
+
+    monkeypatch.setattr(tempfile, "tempdir", "/nonexistent/sparktune-test")
+    monkeypatch.setattr(executor, "PER_JOB_MAX_BYTES", 4 * 1024 * 1024)
+    small, large = os.urandom(2 * 1024 * 1024), os.urandom(6 * 1024 * 1024)
+
+    trials = SparkTrials(spark_session=connect, result_channel="spark")
+    fmin(lambda x: x + len(small) % 2, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=2, trials=trials,
+         show_progressbar=False)  # fmt: skip
+    assert trials.count_successful_trials() == 2
+    assert "it goes with every Spark job instead" in caplog.text
+    trials = SparkTrials(spark_session=connect, result_channel="spark")
+    with pytest.raises(SparktuneError, match=r"pickles to 6 MB and could not be shipped .* load large data"):
+        fmin(lambda x: x + len(large) % 2, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=2, trials=trials,
+             show_progressbar=False)  # fmt: skip
+    assert len(trials) == 0
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

@@ -48,3 +48,24 @@ def test_spark_module_does_not_import_pyspark() -> None:
     code = "import sys, sparktune.spark; print('pyspark' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_worker_cache_keeps_the_newest_objectives_within_a_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cloudpickle
+
+    from sparktune import _spark_worker as worker
+
+    monkeypatch.setattr(worker, "_domains", type(worker._domains)())
+    monkeypatch.setattr(worker, "_MAX_CACHED_BYTES", 3500)
+    for i in range(4):
+        assert worker.cache_domain(f"run{i}", cloudpickle.dumps(bytes([i]) * 1000)) == bytes([i]) * 1000
+    # 4 payloads of ~1 KB against a 3.5 KB budget: the oldest went.
+    assert worker.cached_domain("run0") is None
+    assert worker.cached_domain("run3") is not None
+    worker.cached_domain("run1")  # used: now the most recent but one
+    worker.cache_domain("run4", cloudpickle.dumps(b"x" * 1000))
+    assert worker.cached_domain("run1") is not None and worker.cached_domain("run2") is None
+    # One objective above the whole budget still stays while it is the newest.
+    worker.cache_domain("huge", cloudpickle.dumps(b"y" * 5000))
+    assert worker.cached_domain("huge") == b"y" * 5000
+    assert list(worker._domains) == ["huge"]

@@ -154,8 +154,7 @@ class SerialExecutor:
         """Hyperopt's ``ctrl``: the trials object and the running trial's document."""
         if self._trials is None:
             return Ctrl()
-        current = next((doc for doc in self._trials.trials if doc["tid"] == tid), None)
-        return Ctrl(trials=self._trials, current_trial=current)
+        return Ctrl(trials=self._trials, current_trial=self._trials._doc(tid))
 
     def cancel(self, tids: Iterable[int] | None = None) -> None:
         # Called by the driver between waits, so no trial is running on its thread now.

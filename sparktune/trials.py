@@ -561,6 +561,11 @@ class Trials:
         except KeyError:
             raise KeyError(f"no trial with tid {tid}") from None
 
+    def _doc(self, tid: int) -> dict[str, Any] | None:
+        """The Hyperopt-shaped document of trial ``tid`` (the one in :attr:`trials`), if any."""
+        row = self._row.get(tid)
+        return None if row is None else self._docs[row]
+
     @property
     def records(self) -> list[Trial]:
         return list(self._records)

@@ -517,6 +517,7 @@ def test_pass_expr_memo_ctrl_as_hyperopt_documents_it() -> None:
         config = pyll.rec_eval(expr, memo=memo)
         ctrl.attachments["config"] = json.dumps(config)
         assert ctrl.trials is trials and ctrl.current_trial["state"] == JOB_STATE_RUNNING
+        assert any(doc is ctrl.current_trial for doc in trials.trials)  # the document itself, as Hyperopt
         return {"loss": config["c"]["w"] + config["x"], "status": STATUS_OK, "tid": ctrl.current_trial["tid"]}
 
     space = {"x": hp.uniform("x", 0, 1), "c": hp.choice("c", [{"w": 1.0}, {"w": 2.0}])}

@@ -319,7 +319,8 @@ def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims
     np.put(out, order, np.fmax(gaps[:, :m], gaps[:, 1:]))
     count = np.add.reduceat(~np.isnan(pts), starts, axis=0) - 1  # (parts, d); the prior excluded
     low = dims.prior_sigma / np.minimum(MAGIC_CLIP_CAP, 1.0 + count)
-    return _clip_into(np.maximum(out.T, low[part]), -np.inf, dims.prior_sigma)
+    sigmas = np.maximum(out.T, low[part])
+    return np.minimum(sigmas, dims.prior_sigma, out=sigmas)
 
 
 def fit(

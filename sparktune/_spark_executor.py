@@ -227,13 +227,11 @@ class SparkExecutor:
             if self._channel == "socket"
             else PackSizer(_BATCH_TARGET_S, _BATCH_MAX_PACK)
         )
-        if self._channel == "spark":
-            self._payload_ref = self._ship_payload()  # may refuse the objective: before any thread
-        self._spawn(self._watchdog, "sparktune-watchdog")
         if self._channel == "socket":
             self._start_socket_channel()
         else:
-            self._start_batch_channel()
+            self._start_batch_channel()  # may refuse the objective, before it starts any thread
+        self._spawn(self._watchdog, "sparktune-watchdog")
         logger.info(
             "SparkTrials run %s: %d slots, %s channel, %s session",
             self._run_tag, self._parallelism, self._channel, "Connect" if facts.connect else "classic",
@@ -632,8 +630,7 @@ class SparkExecutor:
         return self._parallelism * (2 if queue_ahead else 1)
 
     def _start_batch_channel(self) -> None:
-        if self._payload_ref is None:  # a socket run falling back ships it now
-            self._payload_ref = self._ship_payload()
+        self._payload_ref = self._ship_payload()
         for index in range(self._batch_jobs()):
             self._spawn(self._run_batches, f"sparktune-batch-{index}")
 

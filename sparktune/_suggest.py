@@ -39,7 +39,7 @@ def docs_for_points(
     miscs = [
         {
             "tid": tid,
-            "cmd": ("domain_attachment", "FMinIter_Domain"),
+            "cmd": domain.cmd,
             "workdir": domain.workdir,
             "idxs": {k: [tid] if k in point else [] for k in labels},
             "vals": {k: [point[k]] if k in point else [] for k in labels},

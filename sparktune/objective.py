@@ -19,6 +19,7 @@ from .exceptions import InvalidLoss, InvalidResult, InvalidResultStatus
 from .space import Space, compile_space
 
 __all__ = [
+    "DOMAIN_CMD",
     "STATUS_NEW",
     "STATUS_RUNNING",
     "STATUS_SUSPENDED",
@@ -30,6 +31,9 @@ __all__ = [
     "ErrorInfo",
     "Outcome",
 ]
+
+#: The ``cmd`` of every trial document (Hyperopt's value: the objective comes with the domain).
+DOMAIN_CMD = ("domain_attachment", "FMinIter_Domain")
 
 STATUS_NEW = "new"
 STATUS_RUNNING = "running"
@@ -125,7 +129,7 @@ class Domain:
         return {p.label: p for p in self.space.params}
 
     # Hyperopt's helpers for algorithms that build trial documents themselves.
-    cmd = ("domain_attachment", "FMinIter_Domain")
+    cmd = DOMAIN_CMD
 
     def new_result(self) -> dict[str, Any]:
         """The result of a trial not run yet."""

@@ -26,7 +26,7 @@ import numpy as np
 from . import journal as _journal
 from .exceptions import AllTrialsFailed, InvalidArgumentError, InvalidTrial
 from .history import History, HistoryView
-from .objective import STATUS_FAIL, STATUS_NEW, STATUS_OK, ErrorInfo, Outcome
+from .objective import DOMAIN_CMD, STATUS_FAIL, STATUS_NEW, STATUS_OK, ErrorInfo, Outcome
 
 if TYPE_CHECKING:
     from .executors import Executor
@@ -71,8 +71,6 @@ JOB_STATE_CANCEL = TrialState.CANCEL.value
 JOB_STATES = [JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_CANCEL]
 JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}
 
-_CMD = ("domain_attachment", "FMinIter_Domain")
-
 #: Start of the reason of every trial that ``fmin`` cancels when it stops; such trials run again
 #: when the run is resumed.
 CANCELLED_BY_FMIN = "cancelled by fmin"
@@ -115,7 +113,7 @@ class Trial:
         labels = self.labels or tuple(self.vals)
         misc: dict[str, Any] = {
             "tid": self.tid,
-            "cmd": _CMD,
+            "cmd": DOMAIN_CMD,
             "workdir": self.workdir,
             "idxs": {k: [self.tid] if k in self.vals else [] for k in labels},
             "vals": {k: [self.vals[k]] if k in self.vals else [] for k in labels},

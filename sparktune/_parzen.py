@@ -32,12 +32,13 @@ Masses under the normal CDF come from :mod:`sparktune._normal`.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._normal import EXP_FLOOR, exact_mass, log_mass_into, scratch_array
+from ._normal import EXP_FLOOR, log_mass_into, scratch_array
 
 __all__ = [
     "Dims",
@@ -45,7 +46,6 @@ __all__ = [
     "fit",
     "forgetting_weights",
     "compress",
-    "log_kernels",
     "log_density",
     "sample",
     "select",
@@ -53,13 +53,16 @@ __all__ = [
 
 #: Lower bandwidth clip is ``prior_sigma / min(MAGIC_CLIP_CAP, 1 + n)`` (Hyperopt's constant).
 MAGIC_CLIP_CAP = 100.0
-#: Rounds of rejection sampling for truncated kernels. A kernel centre always lies inside its
-#: bounds, so each round accepts at least half of the draws; 60 rounds leave ~1e-18 unaccepted.
-_REJECTION_ROUNDS = 60
-#: Rejected draws up to which the remaining rounds use scalar draws (cheaper than array calls).
-_FEW_REJECTED = 8
+#: Draws per entry in each round of rejection sampling for truncated kernels (see
+#: :func:`_truncated_normal`), and the rounds after which a kernel's centre is taken instead: a
+#: kernel centre lies inside its bounds, so each draw is inside with probability above a third.
+_OVERSAMPLE = 4
+_REDRAWS = 16  # per entry left over, in each later round
+_REJECTION_ROUNDS = 40
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+#: Stands in for 0 before a log (no warning, no -inf): log(_TINY) is below every log-scale bound.
+_TINY = 1e-300
 
 
 def _clip_into(x: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> np.ndarray:
@@ -161,8 +164,8 @@ class Dims:
         z = np.array(values, dtype=float)
         logs = self._log_columns
         if len(logs):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                z[..., logs] = np.maximum(np.log(z[..., logs]), self._log_floor)
+            # A value of 0 (log-quantized) lands on the floor, then is clipped into the bounds.
+            z[..., logs] = np.maximum(np.log(np.maximum(z[..., logs], _TINY)), self._log_floor)
         return _clip_into(z, self.lo, self.hi)
 
     def to_values(self, z: np.ndarray) -> np.ndarray:
@@ -182,9 +185,8 @@ class Dims:
         a, b = values - half, values + half
         logs = self._log_columns
         if len(logs):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                a[..., logs] = np.log(np.maximum(a[..., logs], 0.0))
-                b[..., logs] = np.log(b[..., logs])
+            a[..., logs] = np.log(np.maximum(a[..., logs], _TINY))  # then clipped to the bound
+            b[..., logs] = np.log(b[..., logs])
         return _clip_into(a, self.lo, self.hi), _clip_into(b, self.lo, self.hi)
 
 
@@ -215,54 +217,28 @@ class Mixture:
     after part, each part's observations followed by its prior component; ``ends[s]`` is one past
     part ``s``'s prior.
 
-    ``mus``/``sigmas``/``log_norm`` are ``(m, n_numeric)`` (``log_norm`` is the log of each
-    kernel's mass inside the bounds); ``cats`` is ``(m, n_categorical)`` with ``-1`` for the
-    priors' rows; ``log_w`` is ``(m, n_blocks)``: per block, log weights normalised over the
-    components of the same part active in it (``-inf`` elsewhere). Entries of inactive
-    components hold finite placeholders (the prior's) so that no NaN reaches the arithmetic.
+    Components come last in every array, so that each operation runs over contiguous rows of
+    ``m`` components: ``mus``/``sigmas``/``inv_sigmas`` are ``(n_numeric, m)``; ``cats`` is
+    ``(n_categorical, m)`` with ``-1`` for the priors (and inactive components); ``log_w`` is
+    ``(n_blocks, m)``: per block, log weights normalised over the components of the same part
+    active in it (``-inf`` elsewhere). Entries of inactive components hold finite placeholders
+    (the prior's) so that no NaN reaches the arithmetic.
     """
 
     mus: np.ndarray
     sigmas: np.ndarray
-    log_norm: np.ndarray
+    inv_sigmas: np.ndarray
     cats: np.ndarray
     log_w: np.ndarray
     ends: tuple[int, ...]
 
     @property
     def size(self) -> int:
-        return len(self.log_w)
+        return self.log_w.shape[1]
 
     @property
     def starts(self) -> tuple[int, ...]:
         return (0, *self.ends[:-1])
-
-    @functools.cached_property
-    def columns(self) -> _Columns:
-        """The per-column arrays transposed to ``(columns, m)``, contiguous (scoring's layout)."""
-        inv_sigmas = 1.0 / self.sigmas
-        log_pdf_offset = -np.log(self.sigmas) - _LOG_SQRT_2PI - self.log_norm  # log kernel at its centre
-        return _Columns(
-            mus=np.ascontiguousarray(self.mus.T),
-            inv_sigmas=np.ascontiguousarray(inv_sigmas.T),
-            log_pdf_offset=np.ascontiguousarray(log_pdf_offset.T),
-            log_norm=np.ascontiguousarray(self.log_norm.T),
-            cats=np.ascontiguousarray(self.cats.T),
-            log_w=np.ascontiguousarray(self.log_w.T),
-        )
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """A :class:`Mixture`'s arrays with components last: ``(n_numeric, m)``, ``(n_categorical, m)``
-    and ``(n_blocks, m)``."""
-
-    mus: np.ndarray
-    inv_sigmas: np.ndarray
-    log_pdf_offset: np.ndarray
-    log_norm: np.ndarray
-    cats: np.ndarray
-    log_w: np.ndarray
 
 
 def forgetting_weights(m: int, keep: int) -> np.ndarray:
@@ -285,42 +261,40 @@ def compress(weights: np.ndarray, max_components: int) -> tuple[np.ndarray, np.n
     m = len(weights)
     if m <= max_components:
         return np.arange(m), weights
-    cum = np.cumsum(weights)
-    total = cum[-1]
-    picks = np.searchsorted(cum, (np.arange(max_components) + 0.5) * (total / max_components))
+    cum = weights.cumsum()
+    step = cum[-1] / max_components
+    picks = cum.searchsorted(np.arange(0.5, max_components) * step)
     np.minimum(picks, m - 1, out=picks)
-    # picks is non-decreasing: each run of equal picks is one kept row (np.unique would sort).
-    first = np.ones(max_components, dtype=bool)
-    np.not_equal(picks[1:], picks[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    counts = np.empty(len(starts))
-    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
-    counts[-1] = max_components - starts[-1]
-    counts *= total / max_components
-    return picks[starts], counts
+    counts = np.bincount(picks, minlength=m)  # a row picked several times is kept once, heavier
+    rows = counts.nonzero()[0]
+    return rows, counts.take(rows) * step
 
 
-def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: np.ndarray, dims: Dims) -> np.ndarray:
-    """Bandwidths of the components ``pts`` ``(m, d)`` (NaN entries are inactive and ignored):
+def _adaptive_sigmas(pts: np.ndarray, part: np.ndarray, starts: list[int], dims: Dims) -> np.ndarray:
+    """Bandwidths of the components ``pts`` ``(d, m)`` (NaN entries are inactive and ignored):
     the larger gap to the column's sorted neighbours within the component's part, clipped to
     ``[prior_sigma / min(100, 1 + n), prior_sigma]`` where ``n`` counts the part's observations
     of the column. ``part`` gives each component's part (non-decreasing; each part ends with its
     prior component, whose centre counts as a neighbour), ``starts`` where each part begins."""
-    m, d = pts.shape
-    keys = pts.T
-    order = np.lexsort((keys, np.broadcast_to(part, keys.shape)))  # (d, m): by part, then value; NaN last
-    order += np.arange(0, d * m, m)[:, None]  # flat indices (take_along_axis costs more)
-    ranked = keys.take(order)
+    d, m = pts.shape
+    # Sorted by value within each part (NaN last), as flat indices (take_along_axis costs more).
+    order = np.empty((d, m), dtype=np.intp)
+    for first, end in itertools.pairwise([*starts, m]):
+        order[:, first:end] = pts[:, first:end].argsort(axis=1)
+        order[:, first:end] += first
+    order += np.arange(0, d * m, m)[:, None]
+    ranked = pts.take(order)
     gaps = np.full((d, m + 1), np.nan)
     np.subtract(ranked[:, 1:], ranked[:, :-1], out=gaps[:, 1:m])
     gaps[:, starts[1:]] = np.nan  # no neighbours across parts
     # Sorted entry i has its left gap at i and its right gap at i + 1.
     out = np.empty((d, m))
     np.put(out, order, np.fmax(gaps[:, :m], gaps[:, 1:]))
-    count = np.add.reduceat(~np.isnan(pts), starts, axis=0) - 1  # (parts, d); the prior excluded
-    low = dims.prior_sigma / np.minimum(MAGIC_CLIP_CAP, 1.0 + count)
-    sigmas = np.maximum(out.T, low[part])
-    return np.minimum(sigmas, dims.prior_sigma, out=sigmas)
+    count = np.add.reduceat(~np.isnan(pts), starts, axis=1)  # (d, parts), the prior included
+    count = np.minimum(count, MAGIC_CLIP_CAP, out=count.astype(float))
+    low = dims.prior_sigma[:, None] / count
+    np.maximum(out, low[:, part], out=out)
+    return np.minimum(out, dims.prior_sigma[:, None], out=out)
 
 
 def fit(
@@ -345,55 +319,44 @@ def fit(
     sizes = (n,) if sizes is None else sizes
     if sum(sizes) != n:
         raise ValueError(f"fit: sizes {sizes} do not add up to the {n} observations")
-    nparts, nn, nb = len(sizes), dims.n_numeric, dims.n_blocks
-    count = np.array(sizes) + 1
-    part = np.arange(nparts).repeat(count)
-    ends = count.cumsum()
-    starts = ends - count
-    priors = ends - 1  # each part's last component is its prior
-    # Observation rows: part s's observations go to rows [starts[s], priors[s]) (slices are much
-    # cheaper than boolean masks here).
-    cuts = [(int(a), int(b), int(a) - i) for i, (a, b) in enumerate(zip(starts, priors, strict=True))]
-    act = np.ones((n + nparts, nb), dtype=bool)
-    pts = np.empty((n + nparts, nn))
-    for a, b, src in cuts:
-        act[a:b] = active[src : src + b - a]
-        pts[a:b] = z[src : src + b - a]
-    pts[priors] = dims.prior_mu
-    col_act = act[:, dims.block[:nn]]
-    pts[~col_act] = np.nan
+    nn = dims.n_numeric
+    ends = list(itertools.accumulate(size + 1 for size in sizes))
+    starts = [0, *ends[:-1]]
+    priors = [end - 1 for end in ends]  # each part's last component is its prior
+    m = ends[-1]
+    part = np.repeat(np.arange(len(sizes)), [size + 1 for size in sizes])
+    # Component i of part s is observation i - s; a prior's row is overwritten below.
+    src = np.arange(m) - part
+    if n == 0:
+        src[:] = 0
+        z, cats, weights, active = (
+            np.zeros((1, nn)),
+            np.zeros((1, dims.n_categorical), np.int64),
+            np.zeros(1),
+            np.ones((1, dims.n_blocks), bool),
+        )
+    else:
+        np.minimum(src, n - 1, out=src)
+    act = active.T.take(src, axis=1)
+    act[:, priors] = True
+    col_act = act.take(dims.block[:nn], axis=0)
+    pts = z.T.take(src, axis=1)
+    pts[:, priors] = dims.prior_mu[:, None]
+    np.copyto(pts, np.nan, where=~col_act)
     sigmas = _adaptive_sigmas(pts, part, starts, dims)
-    sigmas[priors] = dims.prior_sigma
-    np.copyto(sigmas, dims.prior_sigma, where=~col_act)
-    mus = np.where(col_act, pts, dims.prior_mu)
+    sigmas[:, priors] = dims.prior_sigma[:, None]
+    np.copyto(sigmas, dims.prior_sigma[:, None], where=~col_act)
+    mus = np.where(col_act, pts, dims.prior_mu[:, None])
 
-    c = np.full((n + nparts, dims.n_categorical), -1, dtype=np.int64)
-    w = np.zeros((n + nparts, nb))
-    obs_cats = np.where(active[:, dims.block[nn:]], cats, -1)
-    obs_w = np.where(active, np.asarray(weights, dtype=float)[:, None], 0.0)
-    for a, b, src in cuts:
-        c[a:b] = obs_cats[src : src + b - a]
-        w[a:b] = obs_w[src : src + b - a]
-    has_obs = np.add.reduceat(w, starts, axis=0) > 0  # (parts, nb); priors still weigh 0
-    w[priors] = np.where(has_obs, prior_weight, 1.0)
-    total = np.add.reduceat(w, starts, axis=0)
-    w /= total[part]
+    c = np.where(act.take(dims.block[nn:], axis=0), cats.T.take(src, axis=1), -1)
+    c[:, priors] = -1
+    w = np.where(act, np.asarray(weights, dtype=float).take(src), 0.0)
+    w[:, priors] = 0.0
+    has_obs = np.add.reduceat(w, starts, axis=1) > 0  # (n_blocks, parts)
+    w[:, priors] = np.where(has_obs, np.reshape(prior_weight, (-1, 1)), 1.0)
+    w /= np.add.reduceat(w, starts, axis=1)[:, part]
     log_w = np.log(w, out=np.full(w.shape, -np.inf), where=w > 0)
-    log_norm = _log_inside(dims, mus, 1.0 / sigmas)
-    return Mixture(mus=mus, sigmas=sigmas, log_norm=log_norm, cats=c, log_w=log_w, ends=tuple(ends.tolist()))
-
-
-def _log_inside(dims: Dims, mus: np.ndarray, inv: np.ndarray) -> np.ndarray:
-    """Log mass inside the bounds of the kernels ``(mus, 1 / inv)``, ``(m, n_numeric)``. Every
-    kernel is at most as wide as its bounds (``sigma <= prior_sigma``), so no cell is narrow and
-    :func:`~sparktune._normal.log_mass`'s midpoint branch is never needed."""
-    a = np.subtract(dims.lo, mus)
-    a *= inv
-    b = np.subtract(dims.hi, mus)
-    b *= inv
-    mass = exact_mass(a, b)
-    with np.errstate(divide="ignore"):
-        return np.log(mass, out=mass)
+    return Mixture(mus=mus, sigmas=sigmas, inv_sigmas=np.reciprocal(sigmas), cats=c, log_w=log_w, ends=tuple(ends))
 
 
 def sample(
@@ -402,82 +365,79 @@ def sample(
     """Draw ``size`` points from part ``part``: numeric *values* ``(size, n_numeric)`` and
     categories ``(size, n_categorical)``. Each point draws one component per block, shared by the
     block's columns."""
-    nb, nc = dims.n_blocks, dims.n_numeric
+    nn, nk = dims.n_numeric, dims.n_categorical
     first, end = mix.starts[part], mix.ends[part]
-    cum = np.exp(mix.columns.log_w[:, first:end]).cumsum(axis=1)  # (nb, k), rows end at 1
-    u = rng.random((size, nb))
+    cum = np.exp(mix.log_w[:, first:end]).cumsum(axis=1)  # (nb, k), rows end at 1
     # The component of each draw: how many cumulative weights lie at or below it; a draw past
     # the last active component (rounding) falls back to the part's prior, always active.
-    comp = np.empty((size, nb), dtype=np.intp)
-    for b in range(nb):
-        comp[:, b] = np.searchsorted(cum[b], u[:, b], side="right")
+    comp = (cum <= rng.random((size, dims.n_blocks, 1))).sum(axis=2)
     np.minimum(comp, end - first - 1, out=comp)
     comp += first
-    values = np.empty((size, nc))
-    if nc:
-        cols = np.arange(nc)
-        cc = comp[:, dims.block[:nc]]
-        mu = mix.mus[cc, cols]
-        sig = mix.sigmas[cc, cols]
-        z = rng.normal(mu, sig)
-        flat = z.ravel()
-        bad = ((z < dims.lo) | (z > dims.hi)).ravel().nonzero()[0]
-        rounds = 0
-        while bad.size > _FEW_REJECTED and rounds < _REJECTION_ROUNDS:
-            # Redraw the rejected entries in row-major order; only those can still be out.
-            redrawn = rng.normal(mu.ravel()[bad], sig.ravel()[bad])
-            flat[bad] = redrawn
-            col = bad % nc
-            bad = bad[(redrawn < dims.lo[col]) | (redrawn > dims.hi[col])]
-            rounds += 1
-        if bad.size:
-            col = bad % nc
-            _redraw_few(flat, bad, mu.ravel(), sig.ravel(), dims.lo[col], dims.hi[col], rng, _REJECTION_ROUNDS - rounds)
-        values = dims.to_values(_clip_into(z, dims.lo, dims.hi))
-    nk = dims.n_categorical
+    values = np.empty((size, nn))
+    if nn:
+        cc = comp[:, dims.block[:nn]]
+        cols = np.arange(nn)
+        z = _truncated_normal(mix.mus[cols, cc], mix.sigmas[cols, cc], dims.lo, dims.hi, rng)
+        values = dims.to_values(z)
     cat = np.empty((size, nk), dtype=np.int64)
     if nk:
-        cc = comp[:, dims.block[nc:]]
-        cat = mix.cats[cc, np.arange(nk)]
+        cat = mix.cats[np.arange(nk), comp[:, dims.block[nn:]]]
         from_prior = cat < 0
         if from_prior.any():
-            u2 = rng.random((size, nk))
-            drawn = (u2[:, :, None] >= dims.cat_cum[None, :, :]).sum(axis=2)
+            drawn = (rng.random((size, nk, 1)) >= dims.cat_cum).sum(axis=2)
             cat = np.where(from_prior, drawn, cat)
     return values, cat
 
 
-def _redraw_few(
-    flat: np.ndarray,
-    bad: np.ndarray,
+def _truncated_normal(
+    mu: np.ndarray, sigma: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Draws of ``N(mu, sigma)`` truncated to ``[lo, hi]`` (``(size, d)``; bounds per column; every
+    ``mu`` inside its bounds), by rejection: ``_OVERSAMPLE`` draws per entry at a time, keeping
+    the first inside, so one round is usually enough (a kernel centred inside its bounds puts at
+    least a third of its mass inside)."""
+    draws = rng.standard_normal((_OVERSAMPLE, *mu.shape))
+    draws *= sigma
+    draws += mu
+    inside = draws >= lo
+    inside &= draws <= hi
+    out = inside.argmax(axis=0).choose(draws)
+    todo = (~inside.any(axis=0)).ravel().nonzero()[0]
+    if todo.size:
+        _redraw(out.reshape(-1), todo, mu.reshape(-1), sigma.reshape(-1), lo, hi, rng)
+    return out
+
+
+def _redraw(
+    out: np.ndarray,
+    todo: np.ndarray,
     mu: np.ndarray,
-    sig: np.ndarray,
+    sigma: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
     rng: np.random.Generator,
-    rounds: int,
 ) -> None:
-    """The last rounds of :func:`sample`'s rejection for the few entries ``bad`` of ``flat``
-    (``lo``/``hi``: their bounds), with scalar draws: the same draws in the same order as the
-    vectorised rounds (so the same values), without a dozen numpy calls per round."""
-    todo = list(zip(bad.tolist(), mu[bad].tolist(), sig[bad].tolist(), lo.tolist(), hi.tolist(), strict=True))
-    for _ in range(rounds):
-        left = []
-        for entry in todo:
-            i, m, s, a, b = entry
-            v = rng.normal(m, s)
-            flat[i] = v
-            if v < a or v > b:
-                left.append(entry)
-        todo = left
-        if not todo:
+    """Further rejection rounds for the flat entries ``todo`` of ``out`` (``(size * d,)``, columns
+    last) that had no draw inside their bounds; after ``_REJECTION_ROUNDS`` (practically never)
+    the kernel's centre is taken."""
+    col = todo % len(lo)
+    for _ in range(_REJECTION_ROUNDS):
+        draws = rng.standard_normal((_REDRAWS, todo.size))
+        draws *= sigma[todo]
+        draws += mu[todo]
+        inside = (draws >= lo[col]) & (draws <= hi[col])
+        out[todo] = inside.argmax(axis=0).choose(draws)
+        left = ~inside.any(axis=0)
+        todo, col = todo[left], col[left]
+        if not todo.size:
             return
+    out[todo] = mu[todo]
 
 
 @dataclass(frozen=True)
 class _Points:
     """What scoring needs of ``C`` points whatever the mixture: the continuous columns' ``z``
-    ``(n_continuous, C)``, the distinct (column, value) pairs of the quantized columns with their
+    ``(C, n_continuous)``, the distinct (column, value) pairs of the quantized columns with their
     cells ``[a, b]`` in ``z`` (see :func:`_distinct`), and the categories ``(n_categorical, C)``."""
 
     n: int
@@ -486,71 +446,86 @@ class _Points:
     a: np.ndarray
     b: np.ndarray
     inverse: np.ndarray
-    counts: np.ndarray
     cats: np.ndarray
 
 
 def _points(dims: Dims, values: np.ndarray, cats: np.ndarray) -> _Points:
     nn, nq = dims.n_numeric, dims.n_quantized
     nc = nn - nq
-    z = dims.continuous_part.to_z(values[:, :nc]).T if nc else np.empty((0, len(values)))
+    z = dims.continuous_part.to_z(values[:, :nc])
     if nq:
         # Candidates often share a quantized value: each distinct (column, value) is scored once.
-        col, rep, inverse, counts = _distinct(values[:, nc:])
+        col, rep, inverse = _distinct(values[:, nc:])
         a, b = dims.quantized_part.cells(values[:, nc:])
         a, b = a[rep, col], b[rep, col]
     else:
-        col = counts = a = b = np.empty(0)
-        inverse = np.empty((0, len(values)), dtype=np.int64)
-    return _Points(len(values), z, col, a, b, inverse, counts, cats.T)
+        col, a, b = np.empty(0, dtype=np.intp), np.empty(0), np.empty(0)
+        inverse = np.empty((0, len(values)), dtype=np.intp)
+    return _Points(len(values), z, col, a, b, inverse, cats.T)
 
 
-def log_kernels(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray, scratch: bool = False) -> np.ndarray:
-    """``(n_numeric + n_categorical, C, m)`` log kernel values at ``C`` points (numeric *values*
-    and categories); quantized columns give log masses of the value's cell.
+def log_density(mix: Mixture, dims: Dims, values: np.ndarray, cats: np.ndarray) -> np.ndarray:
+    """``(parts, C, n_blocks)`` log density (mass, for discrete columns) of each part's mixture in
+    each block at ``C`` points (numeric *values* ``(C, n_numeric)``, categories ``(C,
+    n_categorical)``)."""
+    return _log_density(mix, dims, _points(dims, values, cats))
+
+
+def _log_kernels(mix: Mixture, dims: Dims, pts: _Points) -> np.ndarray:
+    """``(n_numeric + n_categorical, C, m)`` log kernel values at the points (a per-thread buffer
+    that the next call overwrites); quantized columns give log masses of the value's cell.
 
     Columns come first and components last, so that every operation runs over contiguous rows of
-    ``m`` components (with the columns last, numpy's inner loops were a handful of elements long
-    and their overhead dominated). Written into one output array with in-place arithmetic; with
-    ``scratch`` the output is a per-thread buffer that the next call overwrites.
+    ``m`` components, in place. (Scoring only the components active in each block, gathered into
+    ragged rows, cost more in index building and gathers than it saved, even in the conditional
+    benchmark space where most components are inactive in most blocks.)
     """
-    return _log_kernels(mix, dims, _points(dims, values, cats), scratch)
-
-
-def _log_kernels(mix: Mixture, dims: Dims, pts: _Points, scratch: bool) -> np.ndarray:
     m = mix.size
     nn, nq = dims.n_numeric, dims.n_quantized
     nc = nn - nq
     shape = (nn + dims.n_categorical, pts.n, m)
-    out = scratch_array("kernels", shape) if scratch else np.empty(shape)
+    out = scratch_array("kernels", shape)
+    if nn:
+        # Every normal-CDF mass of the suggestion in one pass: each kernel's mass inside its
+        # bounds (``nn * m`` cells), then the quantized candidates' rounding cells (``k * m``).
+        k, inv = len(pts.col), mix.inv_sigmas
+        cells = scratch_array("cells", (2, (nn + k) * m))
+        bounds = cells[:, : nn * m].reshape(2, nn, m)
+        np.subtract(dims.lo[:, None], mix.mus, out=bounds[0])
+        np.subtract(dims.hi[:, None], mix.mus, out=bounds[1])
+        bounds *= inv
+        if k:
+            rounding = cells[:, nn * m :].reshape(2, k, m)
+            mu = mix.mus[nc:nn].take(pts.col, axis=0)
+            np.subtract(pts.a[:, None], mu, out=rounding[0])
+            np.subtract(pts.b[:, None], mu, out=rounding[1])
+            rounding *= inv[nc:nn].take(pts.col, axis=0)
+        log_masses = scratch_array("log_masses", ((nn + k) * m,))
+        log_mass_into(cells, log_masses)
+        log_inside = log_masses[: nn * m].reshape(nn, m)
     if nc:
         o = out[:nc]
-        np.subtract(pts.z[:, :, None], mix.columns.mus[:nc, None, :], out=o)
-        o *= mix.columns.inv_sigmas[:nc, None, :]
+        np.subtract(pts.z.T[:, :, None], mix.mus[:nc, None, :], out=o)
+        o *= inv[:nc, None, :]
         np.multiply(o, o, out=o)
         o *= -0.5
-        o += mix.columns.log_pdf_offset[:nc, None, :]
+        offset = np.log(inv[:nc], out=scratch_array("offset", (nc, m)))  # log kernel at its centre
+        offset -= log_inside[:nc]
+        offset -= _LOG_SQRT_2PI
+        o += offset[:, None, :]
     if nq:
-        k = len(pts.col)
-        mu, inv = mix.columns.mus[nc:nn][pts.col], mix.columns.inv_sigmas[nc:nn][pts.col]
-        ta = np.subtract(pts.a[:, None], mu, out=scratch_array("ta", (k, m)))
-        ta *= inv
-        tb = np.subtract(pts.b[:, None], mu, out=scratch_array("tb", (k, m)))
-        tb *= inv
-        masses = scratch_array("masses", (k, m))
-        log_mass_into(ta, tb, masses, pts.counts)
         o = out[nc:nn]
-        masses.take(pts.inverse, axis=0, out=o)
-        o -= mix.columns.log_norm[nc:nn, None, :]
+        log_masses[nn * m :].reshape(k, m).take(pts.inverse, axis=0, out=o)
+        o -= log_inside[nc:nn, None, :]
     if dims.n_categorical:
         out[nn:] = _category_table(mix, dims)[np.arange(dims.n_categorical)[:, None], pts.cats]
     return out
 
 
-def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct values of each column of ``values`` ``(C, k)``, column by column: for each
     distinct (column, value) its column and a row holding it, then ``(k, C)`` indices of every
-    entry among them, and how many entries each stands for."""
+    entry among them."""
     n, k = values.shape
     order = values.argsort(axis=0, kind="stable").T  # (k, C)
     columns = np.arange(k)[:, None]
@@ -561,24 +536,21 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     ids = flat_new.cumsum() - 1
     inverse = np.empty((k, n), dtype=np.int64)
     inverse[columns, order] = ids.reshape(k, n)
-    return flat_new.nonzero()[0] // n, order[new], inverse, np.bincount(ids)
+    return flat_new.nonzero()[0] // n, order[new], inverse
 
 
 def _category_table(mix: Mixture, dims: Dims) -> np.ndarray:
     """``(n_categorical, options, m)``: each categorical kernel's log mass at every option (0 on
     the observed category, ``-inf`` elsewhere; the prior's log probabilities for the prior and for
     inactive components), so that scoring gathers rows instead of comparing per point."""
-    obs = mix.columns.cats[:, None, :]
+    obs = mix.cats[:, None, :]
     options = np.arange(dims.cat_logp.shape[1])[None, :, None]
     table = np.where(obs == options, 0.0, -np.inf)
     return np.where(obs < 0, dims.cat_logp[:, :, None], table)
 
 
-def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
-    """``(parts, C, n_blocks)`` log density (mass, for discrete columns) of each part's mixture in
-    each block at the ``C`` points whose ``kernels`` (from :func:`log_kernels`) were computed."""
-    # A block's kernel is the product of its columns' kernels: their log kernels are added in
-    # column order (as np.sum along the first axis would, without first gathering the columns).
+def _log_density(mix: Mixture, dims: Dims, pts: _Points) -> np.ndarray:
+    kernels = _log_kernels(mix, dims, pts)
     per_block = scratch_array("per_block", (dims.n_blocks, *kernels.shape[1:]))
     for b, cols in enumerate(dims.block_columns):
         if len(cols) == 1:
@@ -587,7 +559,7 @@ def log_density(mix: Mixture, dims: Dims, kernels: np.ndarray) -> np.ndarray:
         np.add(kernels[cols[0]], kernels[cols[1]], out=per_block[b])
         for c in cols[2:]:
             per_block[b] += kernels[c]
-    per_block += mix.columns.log_w[:, None, :]
+    per_block += mix.log_w[:, None, :]
     return _part_logsumexp(per_block, mix.starts, mix.ends).transpose(2, 1, 0)
 
 
@@ -597,16 +569,12 @@ def _part_logsumexp(a: np.ndarray, starts: tuple[int, ...], ends: tuple[int, ...
     overwritten. Terms below ``exp(-700)`` times a part's largest count as that (``EXP_FLOOR``)."""
     top = np.maximum.reduceat(a, starts, axis=-1)
     empty = np.isneginf(top)
-    top[~np.isfinite(top)] = 0.0
+    top[empty] = 0.0
     for s, (first, end) in enumerate(zip(starts, ends, strict=True)):
         a[..., first:end] -= top[..., s : s + 1]
     np.maximum(a, EXP_FLOOR, out=a)
     np.exp(a, out=a)
-    # Sums part by part: np.add.reduceat adds in another order than np.sum (pairwise), and a last
-    # bit of difference can change which candidate wins.
-    out = np.empty(top.shape)
-    for s, (first, end) in enumerate(zip(starts, ends, strict=True)):
-        np.sum(a[..., first:end], axis=-1, out=out[..., s])
+    out = np.add.reduceat(a, starts, axis=-1)
     np.log(out, out=out)
     out += top
     out[empty] = -np.inf
@@ -618,7 +586,7 @@ def select(mix: Mixture, dims: Dims, rng: np.random.Generator, n_candidates: int
     candidate with the largest ``log l(x) - log g(x)``, ``g`` being part 1. Returns one numeric
     value row and one category row."""
     values, cats = sample(mix, dims, rng, n_candidates)
-    below, above = log_density(mix, dims, _log_kernels(mix, dims, _points(dims, values, cats), scratch=True))
+    below, above = _log_density(mix, dims, _points(dims, values, cats))
     score = below - above
     score[np.isnan(score)] = -np.inf
     best = np.argmax(score, axis=0)  # (n_blocks,)

@@ -139,9 +139,10 @@ class _Plan:
     block_group: np.ndarray  # the condition group of each block
     prior_scale: np.ndarray  # per block: options of a categorical-only block, else 1
     anchor_pos: tuple[int, ...]  # position of each block's anchor in ``labels``
-    # Conditional parameters, parents first: position in ``labels`` and the alternative paths of
-    # (parent position, option index) under which it is active.
-    conditional: tuple[tuple[int, tuple[tuple[tuple[int, int], ...], ...]], ...]
+    # Conditional parameters grouped by their conditions, parents first: the alternative paths of
+    # (parent position, option index) under which they are active, and their positions in
+    # ``labels``.
+    conditional: tuple[tuple[tuple[tuple[tuple[int, int], ...], ...], tuple[int, ...]], ...]
 
 
 def _numeric_spec(p: Param) -> tuple[float, float, bool, float, float, float, float, float]:
@@ -207,11 +208,12 @@ def _make_plan(space: Space, multivariate: bool) -> _Plan:
         if p.label in parents:
             branching[groups[tuple(sorted(space.conditions[p.label]))]] = True
     pos = {label: i for i, label in enumerate(labels)}
-    conditional = tuple(
-        (pos[p.label], tuple(tuple((pos[parent], index) for parent, index in path) for path in paths))
-        for p in space.params
-        if () not in (paths := space.conditions[p.label])
-    )
+    by_condition: dict[tuple[tuple[tuple[int, int], ...], ...], list[int]] = {}
+    for p in space.params:  # parents first: a group's parents come before its first parameter
+        if () not in (conditions := space.conditions[p.label]):
+            at = tuple(tuple((pos[parent], index) for parent, index in path) for path in conditions)
+            by_condition.setdefault(at, []).append(pos[p.label])
+    conditional = tuple((at, tuple(members)) for at, members in by_condition.items())
     return _Plan(
         labels=labels,
         n_numeric=len(numeric),
@@ -261,6 +263,56 @@ def _check(name: str, value: object, *, low: float, integer: bool = False, open_
     check_option("tpe.suggest", name, value, low=low, integer=integer, open_low=open_low)
 
 
+#: Option tuples already checked (with their types, so that ``True`` is not taken for ``1``): a
+#: run calls ``suggest`` with the same options every time.
+_CHECKED: set[tuple[tuple[type, object], ...]] = set()
+
+
+def _check_options(
+    prior_weight: object,
+    n_startup_jobs: object,
+    n_EI_candidates: object,
+    gamma: object,
+    branch_gamma: object,
+    linear_forgetting: object,
+    max_components: object,
+    liar_weight: object,
+    split: object,
+) -> None:
+    options = (
+        prior_weight,
+        n_startup_jobs,
+        n_EI_candidates,
+        gamma,
+        branch_gamma,
+        linear_forgetting,
+        max_components,
+        liar_weight,
+        split,
+    )
+    try:
+        key = tuple((type(v), v) for v in options)
+        if key in _CHECKED:
+            return
+    except TypeError:  # unhashable: checked (and refused) below
+        key = None
+    _check("prior_weight", prior_weight, low=0.0)
+    _check("n_startup_jobs", n_startup_jobs, low=0.0, integer=True)
+    _check("n_EI_candidates", n_EI_candidates, low=1.0, integer=True)
+    _check("gamma", gamma, low=0.0, open_low=True)
+    if branch_gamma is not None:
+        _check("branch_gamma", branch_gamma, low=0.0, open_low=True)
+    _check("linear_forgetting", linear_forgetting, low=0.0, integer=True)
+    _check("max_components", max_components, low=1.0, integer=True)
+    _check("liar_weight", liar_weight, low=0.0, open_low=True)
+    if gamma > 1:  # type: ignore[operator]
+        raise InvalidArgumentError(f"tpe.suggest: gamma must be in (0, 1], got {gamma!r}")
+    if split not in ("sqrt", "linear"):
+        raise InvalidArgumentError(f"tpe.suggest: split must be 'sqrt' or 'linear', got {split!r}")
+    if key is not None and len(_CHECKED) < 64:
+        _CHECKED.add(key)
+
+
 def suggest(
     new_ids: Sequence[int],
     domain: Domain,
@@ -305,19 +357,17 @@ def suggest(
       sqrt(n))`` instead (0.25); ``None`` splits it like the others.
     - ``verbose``: accepted for Hyperopt compatibility and ignored.
     """
-    _check("prior_weight", prior_weight, low=0.0)
-    _check("n_startup_jobs", n_startup_jobs, low=0.0, integer=True)
-    _check("n_EI_candidates", n_EI_candidates, low=1.0, integer=True)
-    _check("gamma", gamma, low=0.0, open_low=True)
-    if branch_gamma is not None:
-        _check("branch_gamma", branch_gamma, low=0.0, open_low=True)
-    _check("linear_forgetting", linear_forgetting, low=0.0, integer=True)
-    _check("max_components", max_components, low=1.0, integer=True)
-    _check("liar_weight", liar_weight, low=0.0, open_low=True)
-    if gamma > 1:
-        raise InvalidArgumentError(f"tpe.suggest: gamma must be in (0, 1], got {gamma!r}")
-    if split not in ("sqrt", "linear"):
-        raise InvalidArgumentError(f"tpe.suggest: split must be 'sqrt' or 'linear', got {split!r}")
+    _check_options(
+        prior_weight,
+        n_startup_jobs,
+        n_EI_candidates,
+        gamma,
+        branch_gamma,
+        linear_forgetting,
+        max_components,
+        liar_weight,
+        split,
+    )
     k = len(new_ids)
     if k == 0:
         return []
@@ -336,8 +386,8 @@ def suggest(
     plan = _plan(space, bool(multivariate))
     dims = plan.dims
     below, above = _split(view, ok, plan, gamma, split, forget, branch_gamma, constant_liar)
-    b_rows = np.flatnonzero(below.any(axis=0))
-    a_rows = np.flatnonzero(above.any(axis=0))
+    b_rows = np.logical_or.reduce(below, axis=0).nonzero()[0]
+    a_rows = np.logical_or.reduce(above, axis=0).nonzero()[0]
     keep, a_weights = _above_kernels(len(a_rows), forget, int(max_components))
     a_rows = a_rows[keep]
     if constant_liar and liar_weight != 1.0:  # pending rows are liars too
@@ -417,9 +467,10 @@ def _deactivate(plan: _Plan, point: list[float]) -> list[float]:
     """``point`` (one value per label of ``plan``) with the values whose branch is not active set
     to NaN, parents first (the scalar form of ``Space.active_mask``: on one point, plain Python
     comparisons cost less than numpy calls on 1-element arrays)."""
-    for i, paths in plan.conditional:
+    for paths, members in plan.conditional:
         if not any(all(point[parent] == index for parent, index in path) for path in paths):
-            point[i] = math.nan
+            for i in members:
+                point[i] = math.nan
     return point
 
 

@@ -51,7 +51,7 @@ def _fit(dims: P.Dims, z: list[float], cats: list[int] | None = None, prior_weig
 
 def _density(mix: P.Mixture, dims: P.Dims, values: np.ndarray, cats: np.ndarray | None = None) -> np.ndarray:
     c = np.zeros((len(values), 0), dtype=np.int64) if cats is None else cats
-    return np.exp(P.log_density(mix, dims, P.log_kernels(mix, dims, values.reshape(-1, 1), c))[0])
+    return np.exp(P.log_density(mix, dims, values.reshape(-1, 1), c)[0])
 
 
 @pytest.mark.parametrize("lo, hi", [(0.0, 1.0), (-5.0, 10.0), (-math.inf, math.inf)])
@@ -107,15 +107,28 @@ def test_samples_respect_bounds_and_quantization() -> None:
     assert values.min() >= -2.0 and values.max() <= 3.0
 
 
-@pytest.mark.parametrize("size", [3, 40, 2000])
-def test_scalar_rejection_rounds_draw_what_array_rounds_draw(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    dims = _dims(-2.0, 3.0)
-    mix = _fit(dims, [-2.0, 3.0, 2.99])  # kernels on the bounds: about half the draws are rejected
-    runs = []
-    for few in (0, 10**9):  # array rounds only, scalar rounds only
-        monkeypatch.setattr(P, "_FEW_REJECTED", few)
-        runs.append(P.sample(mix, dims, np.random.default_rng(7), size)[0])
-    assert np.array_equal(runs[0], runs[1]) and runs[0].min() >= -2.0 and runs[0].max() <= 3.0
+def _truncated_mean(mu: float, sigma: float, lo: float, hi: float) -> float:
+    def pdf(x: float) -> float:
+        return 0.0 if math.isinf(x) else math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+    def cdf(x: float) -> float:
+        return 0.5 * math.erfc(-x / math.sqrt(2))
+
+    a, b = (lo - mu) / sigma, (hi - mu) / sigma
+    return mu + sigma * (pdf(a) - pdf(b)) / (cdf(b) - cdf(a))
+
+
+@pytest.mark.parametrize("oversample", [1, 4])
+def test_truncated_draws_follow_the_truncated_normal(monkeypatch: pytest.MonkeyPatch, oversample: int) -> None:
+    # With one draw per round, most entries of the second column need further rounds.
+    monkeypatch.setattr(P, "_OVERSAMPLE", oversample)
+    lo, hi = np.array([0.0, -1.0]), np.array([np.inf, 0.5])
+    mu, sigma = np.tile([0.0, 0.4], (20000, 1)), np.tile([1.0, 2.0], (20000, 1))
+    x = P._truncated_normal(mu, sigma, lo, hi, np.random.default_rng(5))
+    assert (x >= lo).all() and (x <= hi).all()
+    assert x[:, 0].mean() == pytest.approx(_truncated_mean(0.0, 1.0, 0.0, math.inf), abs=0.02)
+    assert x[:, 1].mean() == pytest.approx(_truncated_mean(0.4, 2.0, -1.0, 0.5), abs=0.01)
+    assert x[:, 1].std() == pytest.approx(1.5 / math.sqrt(12), rel=0.05)  # nearly uniform there
 
 
 def test_integer_range_samples_stay_in_range() -> None:
@@ -159,10 +172,10 @@ def test_adaptive_bandwidths_follow_neighbour_gaps_and_magic_clip() -> None:
     mix = _fit(dims, [1.0, 1.5, 6.0])
     # prior centre 5.0 is a neighbour: sorted 1, 1.5, 5, 6 -> gaps 0.5, 3.5, 1.0; widths below
     # range / min(100, 1 + n) = 2.5 are clipped up to it
-    assert mix.sigmas[:3, 0] == pytest.approx([2.5, 3.5, 2.5])
-    assert mix.sigmas[3, 0] == 10.0  # the prior
+    assert mix.sigmas[0, :3] == pytest.approx([2.5, 3.5, 2.5])
+    assert mix.sigmas[0, 3] == 10.0  # the prior
     many = _fit(dims, list(np.linspace(0.0, 10.0, 41)))  # gaps 0.25, clip 10 / 42
-    assert many.sigmas[1:40, 0] == pytest.approx(np.full(39, 0.25))
+    assert many.sigmas[0, 1:40] == pytest.approx(np.full(39, 0.25))
 
 
 def test_inactive_observations_do_not_shape_a_block() -> None:
@@ -171,8 +184,8 @@ def test_inactive_observations_do_not_shape_a_block() -> None:
     cats = np.array([[0], [1]])
     only_first = np.array([[True, True], [False, True]])  # 2nd row: numeric block inactive
     mix = P.fit(dims, z, cats, np.ones(2), only_first, 1.0)
-    assert np.exp(mix.log_w[:, 0]) == pytest.approx([0.5, 0.0, 0.5])
-    assert np.exp(mix.log_w[:, 1]) == pytest.approx([1 / 3, 1 / 3, 1 / 3])
+    assert np.exp(mix.log_w[0]) == pytest.approx([0.5, 0.0, 0.5])
+    assert np.exp(mix.log_w[1]) == pytest.approx([1 / 3, 1 / 3, 1 / 3])
     alone = _fit(_dims(0.0, 10.0), [1.0])
     assert mix.sigmas[0, 0] == pytest.approx(alone.sigmas[0, 0])
 
@@ -199,10 +212,9 @@ def test_parts_of_one_mixture_equal_separate_fits() -> None:
     both = _two_parts(dims, first, second)
     assert both.ends == (4, 9)
     x = np.linspace(0.0, 10.0, 7)
-    kernels = P.log_kernels(both, dims, x.reshape(-1, 1), np.zeros((7, 0), np.int64))
-    dens = P.log_density(both, dims, kernels)
+    dens = P.log_density(both, dims, x.reshape(-1, 1), np.zeros((7, 0), np.int64))
     for part, alone in enumerate([_fit(dims, first), _fit(dims, second)]):
-        assert both.sigmas[both.starts[part] : both.ends[part], 0] == pytest.approx(alone.sigmas[:, 0])
+        assert both.sigmas[0, both.starts[part] : both.ends[part]] == pytest.approx(alone.sigmas[0])
         assert np.exp(dens[part][:, 0]) == pytest.approx(_density(alone, dims, x)[:, 0])
     draws, _ = P.sample(both, dims, np.random.default_rng(0), 4000, part=1)
     assert np.mean(draws[:, 0] > 6.5) > 0.3  # part 1 holds two of its four observations there
@@ -252,21 +264,32 @@ def test_zero_probability_option_is_never_drawn_from_the_prior() -> None:
 
 def test_distinct_indexes_every_entry_by_its_column_value() -> None:
     values = np.array([[1.0, 5.0], [2.0, 5.0], [1.0, 6.0], [3.0, 5.0]])
-    col, rep, inverse, counts = P._distinct(values)
+    col, rep, inverse = P._distinct(values)
     distinct = values[rep, col]
     assert col.tolist() == [0, 0, 0, 1, 1]
     assert distinct.tolist() == [1.0, 2.0, 3.0, 5.0, 6.0]
-    assert counts.tolist() == [2, 1, 1, 3, 1]
     np.testing.assert_array_equal(distinct[inverse], values.T)
 
 
 def test_shared_quantized_values_score_like_separate_points() -> None:
-    # Each candidate's kernels must not depend on which other candidates share its cells; the
-    # cells here are all narrow and well apart from the mostly-wide switch.
+    # A candidate's density must not depend on which other candidates share its cells.
     dims = _dims(0.0, 100.0, q=1.0)
     mix = _fit(dims, [10.0, 12.0, 40.0, 41.0, 77.0])
     values = np.array([[10.0], [40.0], [10.0], [55.0], [40.0], [10.0]])
-    batch = P.log_kernels(mix, dims, values, np.zeros((6, 0), dtype=np.int64))
+    batch = P.log_density(mix, dims, values, np.zeros((6, 0), dtype=np.int64))
     for i, v in enumerate(values):
-        alone = P.log_kernels(mix, dims, v[None, :], np.zeros((1, 0), dtype=np.int64))
+        alone = P.log_density(mix, dims, v[None, :], np.zeros((1, 0), dtype=np.int64))
         np.testing.assert_array_equal(batch[:, i], alone[:, 0])
+
+
+def test_inactive_components_do_not_enter_a_block_s_density() -> None:
+    # Two blocks (a numeric and a categorical column); the second row is inactive in the numeric
+    # block: the numeric block's density is that of a fit without it.
+    dims = _dims(0.0, 10.0, cat_probs=[0.5, 0.5])
+    z, cats = np.array([[1.0], [9.0]]), np.array([[0], [1]])
+    mix = P.fit(dims, z, cats, np.ones(2), np.array([[True, True], [False, True]]), 1.0)
+    alone = _fit(_dims(0.0, 10.0), [1.0])
+    x = np.array([[0.5], [5.0], [9.0]])
+    dens = P.log_density(mix, dims, x, np.array([[0], [1], [1]]))[0]
+    np.testing.assert_allclose(dens[:, 0], np.log(_density(alone, _dims(0.0, 10.0), x[:, 0])[:, 0]))
+    np.testing.assert_allclose(np.exp(dens[:, 1]), [1.5 / 3, 1.5 / 3, 1.5 / 3])

@@ -17,8 +17,11 @@ depend on results (random search). For the others the driver keeps one trial per
 plus ``max_queue_len`` waiting, so that each proposal sees the results that exist.
 
 Every job carries the run's tag (and its own), so cancelling a trial or the whole run is one
-call. A trial whose Python worker dies (``os._exit``, segfault, lost executor) fails alone: other
-trials of the same slot or pack are run again, not lost.
+call. When the run stops (timeout, early stop), the jobs carrying packs are first given a moment
+to return (:meth:`SparkExecutor.settle`; a pack starts no trial after the run's deadline), so
+that the trials they finished are recorded rather than killed with them. A trial whose Python
+worker dies (``os._exit``, segfault, lost executor) fails alone: other trials of the same slot or
+pack are run again, not lost.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +79,8 @@ _TIMEOUT_GRACE_S = 3.0
 #: After a cancel message, how long a trial gets to stop before the driver kills its task
 #: (Python code stops at once; only native code that ignores signals needs the kill).
 _CANCEL_GRACE_S = 2.0
+#: How often settle() looks whether the packs it waits for have returned.
+_SETTLE_POLL_S = 0.05
 #: Slot jobs that fail before connecting, in a row, before the run gives up.
 _MAX_SLOT_FAILURES = 3
 #: At interpreter exit, how long to let slot jobs of finished runs wrap up. Without this, a
@@ -185,6 +190,7 @@ class SparkExecutor:
         queue_ahead: bool = False,
         channel: str = "auto",
         profile: Any = None,
+        deadline: float | None = None,
     ) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
@@ -196,6 +202,7 @@ class SparkExecutor:
         self._max_queue_len = max(1, int(max_queue_len))
         self._queue_ahead = queue_ahead
         self._profile = profile
+        self._deadline = deadline  # the run's end (time.monotonic()): packs start no trial after it
         self._run_tag = f"sparktune-{uuid.uuid4().hex[:12]}"
         # The workers' cache key: per run, so that no run inherits the captured objects an earlier
         # run's trials changed in a reused Python worker (Hyperopt unpickles per trial).
@@ -291,6 +298,24 @@ class SparkExecutor:
                 self._watch.notify_all()
         for tag in kill:
             cancel_tag(self._session, self._facts.connect, tag)
+
+    def settle(self, seconds: float) -> list[Event]:
+        """Start no new trial; wait up to ``seconds`` for the Spark jobs that carry several trials
+        (a pack of short ones) and return what they report, so that trials they finished are
+        recorded instead of being killed with their job. A trial running alone (in a slot, or a
+        long one in its own job) is not waited for. A pack started no trial after the run's
+        deadline, so at a timeout it returns within one trial's time."""
+        with self._work:
+            self._pending.clear()
+            by_job = Counter(r.tag for r in self._running.values() if r.conn is None)
+            packed = {tid for tid, r in self._running.items() if r.conn is None and by_job[r.tag] > 1}
+        events: list[Event] = []
+        end = time.monotonic() + seconds
+        while packed and (left := end - time.monotonic()) > 0:
+            events += [e for e in drain(self._events, min(left, _SETTLE_POLL_S)) if not isinstance(e, _Fatal)]
+            with self._work:
+                packed &= self._running.keys()
+        return events + [e for e in drain(self._events, 0.0) if not isinstance(e, _Fatal)]
 
     def close(self) -> None:
         with self._work:
@@ -684,8 +709,14 @@ class SparkExecutor:
             self._mark_running(tids, tag, None, start)
             for tid in tids:
                 self._events.put(Started(tid, start, None))
+            stop_in = None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
             fn = functools.partial(
-                run_batch, self._run_key, self._payload_ref, [(t.tid, t.vals) for t in tasks], self._trial_timeout
+                run_batch,
+                self._run_key,
+                self._payload_ref,
+                [(t.tid, t.vals) for t in tasks],
+                self._trial_timeout,
+                stop_in,
             )
             error: str | None = None
             try:
@@ -697,6 +728,10 @@ class SparkExecutor:
                 message = pickle.loads(payload)
                 if message[0] == "done":
                     self._report(tid, message[1])
+                    done.add(tid)
+                elif message[0] == "unstarted":  # past the run's deadline: fmin cancels it
+                    with self._work:
+                        self._running.pop(tid, None)
                     done.add(tid)
                 else:
                     error = error or f"the task was retried (attempt {message[1]}) after its Python worker died"

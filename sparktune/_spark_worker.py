@@ -352,8 +352,13 @@ def run_batch(
     payload: Any,
     tasks: Sequence[tuple[int, dict[str, Any]]],
     trial_timeout: float | None,
+    stop_in: float | None = None,
 ) -> list[Row]:
     """Evaluate a pack of trials and return their reports as rows ``(tid, pickled report)``.
+
+    ``stop_in``: seconds left in the run when the job was handed out; a trial not started by then
+    is not started (its row is ``("unstarted",)``), so that a pack running at the run's deadline
+    returns the trials it finished within one trial's time.
 
     ``payload`` is the pickled objective or a handle to it (:func:`load_payload`), read only by
     a Python worker that has not cached this run's objective yet.
@@ -376,4 +381,11 @@ def run_batch(
             domain = cache_domain(run_key, data)
         except Exception as exc:  # e.g. a module of the objective is missing here
             return [(tid, _dumps(("done", unloadable_report(exc, worker)))) for tid, _ in tasks]
-    return [(tid, _dumps(("done", evaluate_point(domain, vals, trial_timeout, worker)))) for tid, vals in tasks]
+    stop_at = None if stop_in is None else time.monotonic() + stop_in
+    rows: list[Row] = []
+    for tid, vals in tasks:
+        if stop_at is not None and time.monotonic() >= stop_at:
+            rows.append((tid, _dumps(("unstarted",))))
+        else:
+            rows.append((tid, _dumps(("done", evaluate_point(domain, vals, trial_timeout, worker)))))
+    return rows

@@ -75,6 +75,12 @@ class Executor(Protocol):
         """Stop these trials (all in flight when ``None``); no events are owed for them."""
         ...
 
+    def settle(self, seconds: float) -> list[Event]:
+        """The run is stopping (timeout, early stop): start no new trial, and return the events of
+        trials worth waiting for that finish within ``seconds`` (those the executor could only
+        stop together with trials that already finished); ``fmin`` cancels the rest next."""
+        ...
+
     def close(self) -> None:
         """Release threads and resources; the executor is not used afterwards."""
         ...
@@ -148,6 +154,11 @@ class SerialExecutor:
             if not (self._cancel_all or task.tid in self._cancelled):
                 self._started = (task, time.time())
                 return [Started(task.tid, self._started[1], "local")]
+        return []
+
+    def settle(self, seconds: float) -> list[Event]:
+        # Trials run inside wait(): between waits nothing runs, so nothing is owed.
+        self._pending.clear()
         return []
 
     def _ctrl(self, tid: int) -> Ctrl:

@@ -25,7 +25,7 @@ from . import progress as _progress
 from ._seeding import base_seed, seed_for, seed_is_given
 from ._suggest import is_adaptive
 from .exceptions import AllTrialsFailed, InvalidArgumentError, JournalError, SerializationError, TrialError
-from .executors import Completion, Executor, Started, TrialTask
+from .executors import Completion, Event, Executor, Started, TrialTask
 from .objective import Domain
 from .space import space_eval
 from .trials import CANCELLED_BY_FMIN, Trial, Trials, TrialState
@@ -35,6 +35,12 @@ __all__ = ["fmin", "fmin_pass_expr_memo_ctrl", "generate_trials_to_calculate", "
 logger = logging.getLogger(__name__)
 
 Algo = Callable[..., Sequence[Mapping[str, Any]]]
+
+#: Stops the run asked for, after which trials that can still finish are waited for, at most
+#: ``_SETTLE_S`` seconds (Spark jobs carrying several short trials: killing one loses the trials it
+#: already finished). Errors and Ctrl-C stop at once.
+_SETTLED_STOPS = ("timeout", "early_stop_fn", "loss_threshold")
+_SETTLE_S = 2.0
 
 
 def fmin_pass_expr_memo_ctrl(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -197,12 +203,17 @@ def fmin(
         if points_to_evaluate:
             _insert_points(trials, points_to_evaluate, domain.space, resumed=bool(resumed and resumed.n_loaded))
         _resume.requeue_interrupted(trials)
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
         executor = trials._make_executor(
-            domain, max_queue_len=max_queue_len, adaptive=is_adaptive(algo), parallelism=run_parallelism
+            domain,
+            max_queue_len=max_queue_len,
+            adaptive=is_adaptive(algo),
+            parallelism=run_parallelism,
+            deadline=deadline,
         )
         loop = _Loop(
             domain=domain, trials=trials, algo=algo, executor=executor, seed=seed, max_evals=limit,
-            deadline=None if timeout is None else time.monotonic() + float(timeout),
+            deadline=deadline,
             loss_threshold=loss_threshold, early_stop_fn=early_stop_fn,
             catch=catch_eval_exceptions or not trials.errors_stop_fmin,
         )  # fmt: skip
@@ -330,7 +341,8 @@ class _Loop:
                     self.stop_reason = "max_evals" if not self.algo_exhausted else "algorithm finished"
                     return
                 timeout = None if self.deadline is None else self.deadline - time.monotonic()
-                for event in self.executor.wait(timeout):
+                events = self.executor.wait(timeout)
+                for i, event in enumerate(events):
                     if isinstance(event, Started):
                         if event.tid in self.in_flight:
                             self.trials._mark_running(event.tid, event.worker)
@@ -346,13 +358,14 @@ class _Loop:
                     if not silent:
                         bar.postfix = self._postfix(failed)
                     bar.update(1)
+                    # A stop records first the other results this wait() returned (a pack's).
                     if event.outcome.exception is not None and not self.catch:
-                        self._stop("objective raised")
+                        self._stop("objective raised", events[i + 1 :])
                         raise event.outcome.exception
                     if event.outcome.error is not None and not self.catch:
-                        self._stop("objective raised")
+                        self._stop("objective raised", events[i + 1 :])
                         raise TrialError(event.tid, event.outcome.error)
-                    if self._should_stop():
+                    if self._should_stop(events[i + 1 :]):
                         return
                     # Refill after each result, not after each wait(): what the algorithm sees
                     # then depends only on the order of results, never on how many one wait()
@@ -368,27 +381,39 @@ class _Loop:
             self._stop(self.stop_reason or "error")
             raise
 
+    def _record_finished(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if isinstance(event, Completion) and event.tid in self.in_flight:
+                self.in_flight.discard(event.tid)
+                self.trials._record_outcome(event.tid, event.outcome, event.worker)
+
     def _postfix(self, failed: int) -> str:
         running = self.trials.count_by_state_unsynced(TrialState.RUNNING)
         return _progress.postfix(self.trials.best_loss(), running, failed)
 
-    def _should_stop(self) -> bool:
+    def _should_stop(self, arrived: Sequence[Event]) -> bool:
         best = self.trials.best_loss()
         if self.loss_threshold is not None and best is not None and best <= self.loss_threshold:
-            self._stop("loss_threshold")
+            self._stop("loss_threshold", arrived)
             return True
         # In rounds, as Hyperopt, the stop function sees whole rounds: no trial of the round is
         # still queued (stop functions written for Hyperopt read the last trial's loss).
         if self.early_stop_fn is not None and not (self.rounds and self.in_flight):
             stop, self.early_stop_args = self.early_stop_fn(self.trials, *self.early_stop_args)
             if stop:
-                self._stop("early_stop_fn")
+                self._stop("early_stop_fn", arrived)
                 return True
         return False
 
-    def _stop(self, reason: str) -> None:
-        """Cancel everything in flight and mark it so."""
+    def _stop(self, reason: str, arrived: Sequence[Event] = ()) -> None:
+        """Cancel everything in flight and mark it so. Results that already ``arrived`` are
+        recorded first, and a stop the run asked for (timeout, early stop, loss threshold) also
+        records what the executor can still finish within ``_SETTLE_S`` (Spark jobs carrying
+        several short trials, see :meth:`Executor.settle`): no finished trial is lost."""
         self.stop_reason = self.stop_reason or reason
+        self._record_finished(arrived)
+        if self.in_flight and reason in _SETTLED_STOPS:
+            self._record_finished(self.executor.settle(_SETTLE_S))
         if self.in_flight:
             self.executor.cancel(list(self.in_flight))
         # Everything not finished is marked, in flight or not (queued points, a trial proposed when

@@ -146,7 +146,13 @@ class SparkTrials(Trials):
     errors_stop_fmin = False
 
     def _make_executor(
-        self, domain: Domain, *, max_queue_len: int, adaptive: bool = True, parallelism: int | None = None
+        self,
+        domain: Domain,
+        *,
+        max_queue_len: int,
+        adaptive: bool = True,
+        parallelism: int | None = None,
+        deadline: float | None = None,
     ) -> Any:
         from ._spark_executor import SparkExecutor
         from ._spark_session import resolve_session, session_facts
@@ -166,6 +172,7 @@ class SparkTrials(Trials):
             queue_ahead=not adaptive,
             channel=self.result_channel,
             profile=self._profile,
+            deadline=deadline,
         )
         self.last_channel = executor.channel
         return executor

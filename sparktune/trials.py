@@ -714,11 +714,18 @@ class Trials:
     errors_stop_fmin = True
 
     def _make_executor(
-        self, domain: Domain, *, max_queue_len: int, adaptive: bool = True, parallelism: int | None = None
+        self,
+        domain: Domain,
+        *,
+        max_queue_len: int,
+        adaptive: bool = True,
+        parallelism: int | None = None,
+        deadline: float | None = None,
     ) -> Executor:
         """The executor that runs this object's trials: in-process, ``max_queue_len`` queued
         (``adaptive``: whether the algorithm learns from results; ``parallelism``: a cap on trials
-        at once; one at a time here anyway)."""
+        at once, one at a time here anyway; ``deadline``: the run's end, ``time.monotonic()``
+        based, which ``fmin`` enforces here through ``wait``'s timeout)."""
         from .executors import SerialExecutor
 
         return SerialExecutor(domain, max_queue_len=max_queue_len, trials=self)

@@ -205,6 +205,38 @@ def test_timeout_cancels_running_trials_and_session_stays_usable(session: Any, c
     assert_session_usable(session, channel)
 
 
+def _stop_after_ok(n: int) -> Any:
+    def stop(trials: Any, *args: Any) -> tuple[bool, list[Any]]:
+        return trials.count_successful_trials() >= n, []
+
+    return stop
+
+
+@pytest.mark.parametrize("stop", ["timeout", "early_stop_fn"])
+def test_a_stopped_run_records_every_trial_its_packs_finished(session: Any, tmp_path: Any, stop: str) -> None:
+    """On the spark channel short trials travel in packs, several per Spark job; when the run
+    stops (a timeout, an early stop) the trials a running pack finished are recorded, not killed
+    with its job, and no trial is left running."""
+    done = tmp_path  # the executors of a local master (and a local Connect server) share it
+
+    def objective(x: float) -> float:
+        time.sleep(0.05)
+        (done / repr(x)).touch()
+        return x
+
+    trials = SparkTrials(spark_session=session, result_channel="spark")
+    kwargs: dict[str, Any] = {"timeout": 10} if stop == "timeout" else {"early_stop_fn": _stop_after_ok(60)}
+    fmin(
+        objective, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=100_000, trials=trials,
+        show_progressbar=False, **kwargs,
+    )  # fmt: skip
+    finished = {float(p.name) for p in done.iterdir()}
+    recorded = {r.vals["x"] for r in trials.records if r.state is TrialState.DONE}
+    assert len(finished) >= 10 and finished <= recorded, sorted(finished - recorded)
+    assert trials.count_by_state_unsynced(TrialState.RUNNING) == 0
+    assert active_jobs(session) == []
+
+
 def test_loss_threshold_and_early_stop(classic: Any) -> None:
     trials = SparkTrials(spark_session=classic, loss_threshold=0.5)
     fmin(

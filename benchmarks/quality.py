@@ -5,11 +5,13 @@
 
 Every (algorithm, problem, seed) runs in its own fresh subprocess. Writes the raw traces and the
 summary to ``benchmarks/results/quality-b<batch>-<time>.json`` and prints markdown to stdout.
+Seed sets run separately are summarised together with ``--pool FILE FILE...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -169,6 +171,24 @@ def _compact(r: Result) -> dict[str, Any]:
     return out
 
 
+def load_runs(paths: Sequence[str]) -> list[Result]:
+    """The runs stored in results files written by this program (each (algorithm, problem, seed)
+    once: a run repeated in a later file replaces the earlier one)."""
+    runs: dict[Spec, Result] = {}
+    batches = set()
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for run in json.load(f)["runs"]:
+                spec = Spec(**run["spec"])
+                batches.add(spec.batch)
+                runs[spec] = Result(spec, best=run["best"], cpu_s=run["cpu_s"], error=run["error"])
+    if len(batches) > 1:
+        raise SystemExit(f"--pool: the files mix batch sizes {sorted(batches)}; pool one batch size at a time")
+    if not runs:
+        raise SystemExit("--pool: no runs in the given files")
+    return list(runs.values())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
@@ -183,20 +203,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=1, help="suggestions made before any finishes")
     ap.add_argument("--jobs", type=int, default=2, help="parallel subprocesses (max 2 here)")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/...)")
+    ap.add_argument(
+        "--pool",
+        nargs="+",
+        metavar="JSON",
+        help="run nothing: summarise together the runs stored in earlier results files (seed sets\n"
+        "run separately, e.g. --first-seed 0 and --first-seed 10; same batch)",
+    )
     args = ap.parse_args(argv)
 
     checkpoints = sorted({int(x) for x in args.evals.split(",")})
-    probs = [problems.get(p).name for p in args.problems.split(",")]
-    algos = parse_algorithms(args.libs.split(","))
-    missing = {f"{lib}.{a}": why for lib, a in algos if (why := unavailable(lib, a)) is not None}
-    algos = [(lib, a) for lib, a in algos if f"{lib}.{a}" not in missing]
-    specs = [
-        Spec(lib, algo, prob, checkpoints[-1], seed, args.batch)
-        for prob in probs
-        for lib, algo in algos
-        for seed in range(args.first_seed, args.first_seed + args.seeds)
-    ]
-    results = run_many(specs, args.jobs)
+    missing: dict[str, str] = {}
+    if args.pool:
+        results = load_runs(args.pool)
+        seeds = sorted({r.spec.seed for r in results})
+        args.first_seed, args.seeds = seeds[0], len(seeds)
+        args.batch = results[0].spec.batch
+    else:
+        probs = [problems.get(p).name for p in args.problems.split(",")]
+        algos = parse_algorithms(args.libs.split(","))
+        missing = {f"{lib}.{a}": why for lib, a in algos if (why := unavailable(lib, a)) is not None}
+        algos = [(lib, a) for lib, a in algos if f"{lib}.{a}" not in missing]
+        specs = [
+            Spec(lib, algo, prob, checkpoints[-1], seed, args.batch)
+            for prob in probs
+            for lib, algo in algos
+            for seed in range(args.first_seed, args.first_seed + args.seeds)
+        ]
+        results = run_many(specs, args.jobs)
     summary, errors = summarize(results, checkpoints)
     errors.update(missing)
     ranks = mean_ranks(summary, checkpoints)

@@ -268,49 +268,14 @@ def _check(name: str, value: object, *, low: float, integer: bool = False, open_
 _CHECKED: set[tuple[tuple[type, object], ...]] = set()
 
 
-def _check_options(
-    prior_weight: object,
-    n_startup_jobs: object,
-    n_EI_candidates: object,
-    gamma: object,
-    branch_gamma: object,
-    linear_forgetting: object,
-    max_components: object,
-    liar_weight: object,
-    split: object,
-) -> None:
-    options = (
-        prior_weight,
-        n_startup_jobs,
-        n_EI_candidates,
-        gamma,
-        branch_gamma,
-        linear_forgetting,
-        max_components,
-        liar_weight,
-        split,
-    )
+def _options_key(options: tuple[object, ...]) -> tuple[tuple[type, object], ...] | None:
+    """``options`` as a key of ``_CHECKED`` (``None`` when unhashable: checked every time)."""
     try:
         key = tuple((type(v), v) for v in options)
-        if key in _CHECKED:
-            return
-    except TypeError:  # unhashable: checked (and refused) below
-        key = None
-    _check("prior_weight", prior_weight, low=0.0)
-    _check("n_startup_jobs", n_startup_jobs, low=0.0, integer=True)
-    _check("n_EI_candidates", n_EI_candidates, low=1.0, integer=True)
-    _check("gamma", gamma, low=0.0, open_low=True)
-    if branch_gamma is not None:
-        _check("branch_gamma", branch_gamma, low=0.0, open_low=True)
-    _check("linear_forgetting", linear_forgetting, low=0.0, integer=True)
-    _check("max_components", max_components, low=1.0, integer=True)
-    _check("liar_weight", liar_weight, low=0.0, open_low=True)
-    if gamma > 1:  # type: ignore[operator]
-        raise InvalidArgumentError(f"tpe.suggest: gamma must be in (0, 1], got {gamma!r}")
-    if split not in ("sqrt", "linear"):
-        raise InvalidArgumentError(f"tpe.suggest: split must be 'sqrt' or 'linear', got {split!r}")
-    if key is not None and len(_CHECKED) < 64:
-        _CHECKED.add(key)
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def suggest(
@@ -357,17 +322,35 @@ def suggest(
       sqrt(n))`` instead (0.25); ``None`` splits it like the others.
     - ``verbose``: accepted for Hyperopt compatibility and ignored.
     """
-    _check_options(
-        prior_weight,
-        n_startup_jobs,
-        n_EI_candidates,
-        gamma,
-        branch_gamma,
-        linear_forgetting,
-        max_components,
-        liar_weight,
-        split,
+    key = _options_key(
+        (
+            prior_weight,
+            n_startup_jobs,
+            n_EI_candidates,
+            gamma,
+            branch_gamma,
+            linear_forgetting,
+            max_components,
+            liar_weight,
+            split,
+        )
     )
+    if key is None or key not in _CHECKED:
+        _check("prior_weight", prior_weight, low=0.0)
+        _check("n_startup_jobs", n_startup_jobs, low=0.0, integer=True)
+        _check("n_EI_candidates", n_EI_candidates, low=1.0, integer=True)
+        _check("gamma", gamma, low=0.0, open_low=True)
+        if branch_gamma is not None:
+            _check("branch_gamma", branch_gamma, low=0.0, open_low=True)
+        _check("linear_forgetting", linear_forgetting, low=0.0, integer=True)
+        _check("max_components", max_components, low=1.0, integer=True)
+        _check("liar_weight", liar_weight, low=0.0, open_low=True)
+        if gamma > 1:
+            raise InvalidArgumentError(f"tpe.suggest: gamma must be in (0, 1], got {gamma!r}")
+        if split not in ("sqrt", "linear"):
+            raise InvalidArgumentError(f"tpe.suggest: split must be 'sqrt' or 'linear', got {split!r}")
+        if key is not None and len(_CHECKED) < 64:
+            _CHECKED.add(key)
     k = len(new_ids)
     if k == 0:
         return []

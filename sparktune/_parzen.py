@@ -325,16 +325,12 @@ def fit(
     priors = [end - 1 for end in ends]  # each part's last component is its prior
     m = ends[-1]
     part = np.repeat(np.arange(len(sizes)), [size + 1 for size in sizes])
-    # Component i of part s is observation i - s; a prior's row is overwritten below.
+    # Component i of part s is observation i - s; the priors' entries are overwritten below (with
+    # no observation at all, every component is a prior: they read one placeholder row).
     src = np.arange(m) - part
     if n == 0:
-        src[:] = 0
-        z, cats, weights, active = (
-            np.zeros((1, nn)),
-            np.zeros((1, dims.n_categorical), np.int64),
-            np.zeros(1),
-            np.ones((1, dims.n_blocks), bool),
-        )
+        z, cats = np.zeros((1, nn)), np.zeros((1, dims.n_categorical), dtype=np.int64)
+        weights, active = np.zeros(1), np.ones((1, dims.n_blocks), dtype=bool)
     else:
         np.minimum(src, n - 1, out=src)
     act = active.T.take(src, axis=1)

@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["EXP_FLOOR", "log_mass", "log_mass_into", "scratch_array", "upper_tail_into"]
+__all__ = ["EXP_FLOOR", "log_mass_into", "scratch_array", "upper_tail_into"]
 
 #: Exponents are floored here before ``np.exp``: numpy's vectorised ``exp`` drops to a scalar path
 #: 10-100 times slower for arguments whose result underflows (below about -708), which made
@@ -62,15 +62,6 @@ def scratch_array(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- normal CDF
-
-
-def log_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``log(Phi(b) - Phi(a))`` for standardised ``a <= b`` (elementwise, ``-inf`` if empty)."""
-    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
-    ends = np.stack([a, b]).reshape(2, -1)
-    out = np.empty(ends.shape[1])
-    log_mass_into(ends, out)
-    return out.reshape(a.shape)
 
 
 def upper_tail_into(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:

@@ -153,7 +153,7 @@ class Dims:
     def _log_floor(self) -> np.ndarray:
         """Per log column, the ``z`` of a value of 0: a log-quantized 0 sits in the cell below
         ``log(q / 2)``; a continuous log value is never 0 (this is then below its bound)."""
-        return np.log(np.maximum(self.q[self._log_columns], 1e-300) / 2)
+        return np.log(np.maximum(self.q[self._log_columns], _TINY) / 2)
 
     @functools.cached_property
     def _quantized_columns(self) -> np.ndarray:

@@ -191,6 +191,7 @@ def fmin(
             run_parallelism = _preflight.check_parallelism(parallelism, int(max_evals))
         else:  # the cluster's slots, by default: no need to warn
             run_parallelism = min(parallelism, int(max_evals))
+    trials.refresh()  # take in results told by editing trial documents, as Hyperopt's fmin does
     trials._space_info = _resume.space_info(domain.space)
     resumed = None
     if trials_save_file:
@@ -300,6 +301,13 @@ class _Loop:
         # Hyperopt: rounds of that many proposals (one suggest call), then their evaluation.
         # Executors with parallel slots refill a slot as soon as it frees.
         self.rounds = getattr(executor, "runs_in_rounds", False)
+        # A Trials subclass that overrides refresh() (to save or log the trials) has it called on
+        # every trial, as Hyperopt's fmin does; Trials' own refresh() needs no call in the loop.
+        self.refresh_each = type(trials).refresh is not Trials.refresh
+
+    def _refresh_hook(self) -> None:
+        if self.refresh_each:
+            self.trials.refresh()
 
     def _propose(self, n: int) -> list[int]:
         ids = self.trials.new_trial_ids(n)
@@ -308,12 +316,14 @@ class _Loop:
         if not docs:
             self.algo_exhausted = True
             return []
-        records = [Trial.from_doc(doc) for doc in docs]
         with self.trials._journal_batch():  # the round's proposals reach the file together
-            for record in records:
-                record.seed = seed  # before the record is journaled
-                self.trials._add(record)
-        return [r.tid for r in records]
+            # Through the public method, which a Trials subclass may override, as with Hyperopt.
+            self.trials.insert_trial_docs(docs)
+            tids = [int(doc["tid"]) for doc in docs]
+            for tid in tids:
+                self.trials.trial(tid).seed = seed  # journaled when the batch ends
+        self._refresh_hook()
+        return tids
 
     def _fill(self) -> None:
         if self.rounds and self.in_flight:
@@ -354,6 +364,7 @@ class _Loop:
                         continue  # a late result of a cancelled trial
                     self.in_flight.discard(event.tid)
                     record = self.trials._record_outcome(event.tid, event.outcome, event.worker)
+                    self._refresh_hook()
                     failed += record.loss is None
                     if not silent:
                         bar.postfix = self._postfix(failed)

@@ -26,7 +26,7 @@ import numpy as np
 from . import journal as _journal
 from .exceptions import AllTrialsFailed, InvalidArgumentError, InvalidTrial
 from .history import History, HistoryView
-from .objective import DOMAIN_CMD, STATUS_FAIL, STATUS_NEW, STATUS_OK, ErrorInfo, Outcome
+from .objective import DOMAIN_CMD, STATUS_FAIL, STATUS_NEW, STATUS_OK, ErrorInfo, Outcome, _as_loss
 
 if TYPE_CHECKING:
     from .executors import Executor
@@ -331,7 +331,8 @@ class Trials:
             out["attachments"] = attachments
         return out
 
-    def _add(self, record: Trial) -> None:
+    def _add(self, record: Trial, doc: dict[str, Any] | None = None) -> None:
+        """Add ``record``; ``doc``, the document it was parsed from, then serves as its view."""
         with self._lock:
             if record.tid in self._row:
                 raise InvalidTrial(
@@ -343,7 +344,11 @@ class Trials:
                 record.exp_key = self._exp_key
             row = len(self._records)
             self._records.append(record)
-            self._docs.append(record.to_doc())
+            view = record.to_doc()
+            if doc is not None:  # the caller's own dict becomes the view, as Hyperopt keeps it
+                doc.update(view)
+                view = doc
+            self._docs.append(view)
             self._row[record.tid] = row
             self._history.append(record.tid, int(record.state), record.vals)
             self._counts[record.state] += 1
@@ -516,15 +521,64 @@ class Trials:
         ]
 
     def insert_trial_doc(self, doc: Mapping[str, Any]) -> int:
-        record = Trial.from_doc(doc)
-        self._add(record)
-        return record.tid
+        return self._insert_trial_docs([doc])[0]
 
     def insert_trial_docs(self, docs: Iterable[Mapping[str, Any]]) -> list[int]:
-        return [self.insert_trial_doc(d) for d in docs]
+        return self._insert_trial_docs(list(docs))
+
+    def _insert_trial_docs(self, docs: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Add trial documents (every ``fmin`` proposal comes through here, so a subclass that
+        persists trials may override it, as with Hyperopt). A ``dict`` given becomes the stored
+        document itself, filled in, so that later edits to it reach :meth:`refresh`."""
+        records = [Trial.from_doc(doc) for doc in docs]  # all checked before any is added
+        with self._lock:
+            for record, doc in zip(records, docs, strict=True):
+                self._add(record, doc if type(doc) is dict else None)
+        return [r.tid for r in records]
 
     def refresh(self) -> None:
-        """Kept for Hyperopt compatibility: views are always current."""
+        """Take in edits made to the documents of :attr:`trials`: Hyperopt's way of telling a result
+        is to set a document's ``"state"`` (e.g. ``JOB_STATE_DONE``) and ``"result"``, then call
+        ``refresh()``. ``fmin`` calls it when it starts. Everything else is always current."""
+        changed = []
+        with self._lock:
+            losses = self._history.view().losses
+            for row, (record, doc) in enumerate(zip(self._records, self._docs, strict=True)):
+                if self._take_edits(record, doc, float(losses[row])):
+                    changed.append(record)
+            if changed:  # an edit may also have taken the best trial's result away
+                ok = [(loss, row) for row, r in enumerate(self._records) if _finite(loss := r.loss)]
+                self._best_row = min(ok)[1] if ok else None
+        for record in changed:
+            self._notify(record)
+
+    def _take_edits(self, record: Trial, doc: Mapping[str, Any], held_loss: float) -> bool:
+        """Apply the user's edits of ``doc`` to ``record``; whether there were any. ``held_loss``
+        is the loss the history holds for it (NaN or inf for none), which an edit made inside
+        ``doc["result"]`` (the record's own dict) leaves behind."""
+        state, result = doc.get("state"), doc.get("result")
+        times = doc.get("book_time"), doc.get("refresh_time")
+        if state not in JOB_STATES:
+            raise InvalidTrial(
+                f"trial {record.tid}: doc['state'] must be one of the JOB_STATE_* values {JOB_STATES}, got {state!r}"
+            )
+        if not isinstance(result, Mapping) or (
+            result.get("status") == STATUS_OK and _as_loss(result.get("loss")) is None
+        ):
+            raise InvalidTrial(
+                f"trial {record.tid}: doc['result'] must be a dict with 'status' and, when the status is "
+                f"'ok', a numeric 'loss'; got {result!r}"
+            )
+        if state == record.state and result is record.result and times == (record.book_time, record.refresh_time):
+            loss = record.loss
+            if (loss is None and not math.isfinite(held_loss)) or loss == held_loss:
+                return False
+        if state != record.state:
+            self._set_state(record, TrialState(state))
+        record.result = result if isinstance(result, dict) else dict(result)
+        record.book_time, record.refresh_time = times
+        self._changed(record)
+        return True
 
     def delete_all(self) -> None:
         with self._lock:
@@ -735,6 +789,10 @@ class Trials:
         from .fmin import fmin
 
         return fmin(fn, space, algo=algo, max_evals=max_evals, trials=self, allow_trials_fmin=False, **kwargs)
+
+
+def _finite(loss: float | None) -> bool:
+    return loss is not None and math.isfinite(loss)
 
 
 def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:

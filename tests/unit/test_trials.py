@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,10 +15,12 @@ from sparktune import (
     JOB_STATE_DONE,
     JOB_STATE_NEW,
     STATUS_OK,
+    Domain,
     Trials,
     fmin,
     hp,
     rand,
+    tpe,
     trials_from_docs,
 )
 from sparktune.exceptions import AllTrialsFailed, InvalidTrial, JournalError
@@ -107,6 +111,85 @@ def test_insert_docs_warm_start_then_fmin_continues() -> None:
     t.refresh()
     fmin(lambda x: x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=5, trials=t, show_progressbar=False)
     assert len(t) == 5 and t.tids == [0, 1, 2, 3, 4]
+
+
+def _tell(trials: Trials, doc: dict[str, Any], loss: float) -> None:
+    """Hyperopt's ask/tell by document edits (Ray Tune's HyperOptSearch does this)."""
+    doc["state"] = JOB_STATE_DONE
+    doc["result"] = {"status": STATUS_OK, "loss": loss}
+    trials.refresh()
+
+
+def test_results_told_by_editing_documents_reach_every_view_and_the_algorithm() -> None:
+    space = {"x": hp.uniform("x", -5, 5)}
+    domain = Domain(lambda p: p["x"] ** 2, space)
+    t = Trials()
+    for i in range(12):
+        docs = tpe.suggest(t.new_trial_ids(1), domain, t, i)
+        t.insert_trial_docs(docs)
+        t.refresh()
+        (doc,) = [d for d in t.trials if d["tid"] == docs[0]["tid"]]
+        assert doc is docs[0]  # the inserted dict is the stored document, as in Hyperopt
+        _tell(t, doc, doc["misc"]["vals"]["x"][0] ** 2)
+    losses = t.losses()
+    assert all(isinstance(v, float) for v in losses)
+    assert t.count_by_state_unsynced(JOB_STATE_DONE) == 12
+    assert t.best_trial["result"]["loss"] == min(losses)
+    assert t.argmin == {"x": t.best_trial["misc"]["vals"]["x"][0]}
+    assert np.nanmin(t.history().losses) == min(losses)  # what the algorithms read
+    # A later fmin runs only the missing trials.
+    calls: list[float] = []
+    fmin(lambda x: calls.append(x) or x**2, space["x"], algo=rand.suggest, max_evals=15, trials=t,
+         rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
+    assert len(calls) == 3 and len(t) == 15
+
+
+def test_fmin_takes_in_edits_made_without_refresh_and_the_best_follows_edits() -> None:
+    t = Trials()
+    fmin(lambda x: x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=4, trials=t,
+         rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
+    best = t.best_trial
+    best["result"]["loss"] = 5.0  # an edit inside the result dict, then the best trial is another
+    t.refresh()
+    assert t.best_trial["tid"] != best["tid"] and t.best_loss() == min(t.losses())
+    t.trials[0]["result"] = {"status": STATUS_OK, "loss": -1.0}  # no refresh: fmin takes it in
+    fmin(lambda x: x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=5, trials=t,
+         rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
+    assert t.best_trial["tid"] == t.trials[0]["tid"] and t.best_loss() == -1.0
+
+
+def test_bad_document_edits_are_refused_naming_the_trial() -> None:
+    t = Trials()
+    t.insert_trial_doc({"tid": 0, "misc": {"tid": 0, "vals": {"x": [1.0]}}, "result": {"status": "new"}})
+    t.trials[0]["state"] = 7
+    with pytest.raises(InvalidTrial, match=r"trial 0: doc\['state'\] must be one of"):
+        t.refresh()
+    t.trials[0]["state"] = JOB_STATE_DONE
+    t.trials[0]["result"] = {"status": STATUS_OK}
+    with pytest.raises(InvalidTrial, match=r"trial 0: doc\['result'\] must be a dict with 'status'"):
+        t.refresh()
+
+
+def test_a_subclass_that_overrides_the_hooks_sees_every_trial() -> None:
+    class Logged(Trials):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inserted: list[int] = []
+            self.refreshed = 0
+
+        def _insert_trial_docs(self, docs: Sequence[Mapping[str, Any]]) -> list[int]:
+            self.inserted += [d["tid"] for d in docs]
+            return super()._insert_trial_docs(docs)
+
+        def refresh(self) -> None:
+            self.refreshed += 1
+            super().refresh()
+
+    t = Logged()
+    fmin(lambda x: x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=4, trials=t,
+         rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
+    assert t.inserted == [0, 1, 2, 3]
+    assert t.refreshed >= 4  # at the start and at least once a trial, as Hyperopt's fmin
 
 
 def test_bad_documents_are_refused() -> None:

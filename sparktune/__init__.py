@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from . import anneal, atpe, early_stop, exceptions, gp, hp, mix, progress, pyll, rand, tpe
+from . import anneal, atpe, base, early_stop, exceptions, gp, hp, mix, progress, pyll, rand, tpe, utils
 from .fmin import fmin, fmin_pass_expr_memo_ctrl, generate_trials_to_calculate
 from .objective import (
     STATUS_FAIL,
@@ -62,6 +62,7 @@ __all__ = [
     "Trials",
     "anneal",
     "atpe",
+    "base",
     "early_stop",
     "exceptions",
     "fmin",
@@ -77,6 +78,7 @@ __all__ = [
     "space_eval",
     "tpe",
     "trials_from_docs",
+    "utils",
     "__version__",
 ]
 

@@ -144,7 +144,7 @@ def evaluate_point(domain: Domain, vals: dict[str, Any], trial_timeout: float | 
     start = time.time()
     try:
         with _time_limit(trial_timeout):
-            outcome = domain.evaluate(vals)
+            outcome = domain.outcome(vals)
     except (TrialTimeout, TrialCancelled) as exc:  # delivered outside the objective's own frames
         outcome = Outcome.failed(exc)
     except SystemExit as exc:  # sys.exit or argparse in the objective: an error of this trial,

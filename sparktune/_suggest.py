@@ -35,7 +35,7 @@ def docs_for_points(
     new_ids: Sequence[int], domain: Domain, trials: Trials, points: Sequence[Mapping[str, int | float]]
 ) -> list[dict[str, Any]]:
     """Hyperopt trial documents for ``points`` (``{label: value}`` of the active parameters)."""
-    labels = domain.space.labels
+    labels = domain.space.sorted_labels
     miscs = [
         {
             "tid": tid,

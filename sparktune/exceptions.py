@@ -9,7 +9,9 @@ from __future__ import annotations
 __all__ = [
     "SparktuneError",
     "InvalidSpaceError",
+    "BadSearchSpace",
     "DuplicateLabel",
+    "InvalidAnnotatedParameter",
     "InvalidArgumentError",
     "InvalidTrial",
     "InvalidResult",
@@ -33,12 +35,20 @@ class InvalidSpaceError(SparktuneError, ValueError):
     """A search space is malformed (bad bounds, empty choice, wrong label type, ...)."""
 
 
+#: Hyperopt's name for the base class of search-space errors.
+BadSearchSpace = InvalidSpaceError
+
+
 class DuplicateLabel(InvalidSpaceError):
     """Two different parameters of one space share a label."""
 
 
 class InvalidArgumentError(SparktuneError, ValueError):
     """An argument of ``fmin`` or ``Trials`` has a wrong type or value."""
+
+
+class InvalidAnnotatedParameter(InvalidArgumentError):
+    """``space="annotated"``: a parameter of the objective has no usable annotation (Hyperopt's name)."""
 
 
 class InvalidTrial(SparktuneError, ValueError):

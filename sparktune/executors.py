@@ -142,10 +142,10 @@ class SerialExecutor:
             self._started = None
             ctrl = self._ctrl(task.tid) if self._domain.pass_expr_memo_ctrl else None
             if timeout is None:
-                outcome: Outcome | None = self._domain.evaluate(task.vals, ctrl)
+                outcome: Outcome | None = self._domain.outcome(task.vals, ctrl)
             else:
                 self._watchdog = self._watchdog or _Watchdog()
-                outcome = self._watchdog.call(lambda: self._domain.evaluate(task.vals, ctrl), timeout)
+                outcome = self._watchdog.call(lambda: self._domain.outcome(task.vals, ctrl), timeout)
             if outcome is None:
                 return []  # stopped at the deadline; the driver cancels it
             return [Completion(task.tid, outcome, start, time.time(), "local")]

@@ -24,7 +24,14 @@ from . import _preflight, _resume
 from . import progress as _progress
 from ._seeding import base_seed, seed_for, seed_is_given
 from ._suggest import is_adaptive
-from .exceptions import AllTrialsFailed, InvalidArgumentError, JournalError, SerializationError, TrialError
+from .exceptions import (
+    AllTrialsFailed,
+    InvalidAnnotatedParameter,
+    InvalidArgumentError,
+    JournalError,
+    SerializationError,
+    TrialError,
+)
 from .executors import Completion, Event, Executor, Started, TrialTask
 from .objective import Domain
 from .space import space_eval
@@ -68,7 +75,8 @@ def _insert_points(trials: Trials, points: Sequence[Mapping[str, Any]], space: A
         if not isinstance(point, Mapping):
             raise InvalidArgumentError(f"points_to_evaluate[{i}] must be a dict {{label: value}}, got {point!r}")
         vals = dict(point) if space is None else space.validate_point(point, f"points_to_evaluate[{i}]")
-        labels = tuple(vals) if space is None else space.labels
+        labels = tuple(sorted(vals)) if space is None else space.sorted_labels
+        vals = {label: vals[label] for label in labels if label in vals}  # Hyperopt's key order
         key = _point_key(vals)
         if held[key]:
             held[key] -= 1
@@ -97,9 +105,11 @@ def _annotated(fn: Callable[..., Any]) -> tuple[Callable[[dict[str, Any]], Any],
     # eval_str: under `from __future__ import annotations` the annotations are strings.
     for p in inspect.signature(fn, eval_str=True).parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            raise InvalidArgumentError(f"space='annotated': {fn.__name__} takes *{p.name}; use named parameters only")
+            raise InvalidAnnotatedParameter(
+                f"space='annotated': {fn.__name__} takes *{p.name}; use named parameters only"
+            )
         if p.annotation is p.empty:
-            raise InvalidArgumentError(
+            raise InvalidAnnotatedParameter(
                 f"space='annotated': parameter {p.name!r} of {fn.__name__} has no annotation; "
                 f"annotate it with a space, e.g. {p.name}: hp.uniform({p.name!r}, 0, 1)"
             )

@@ -148,8 +148,28 @@ class Domain:
     def status(self, result: Mapping[str, Any], config: Any = None) -> str:
         return str(result["status"])
 
-    def evaluate(self, vals: Mapping[str, Any], ctrl: Ctrl | None = None) -> Outcome:
-        """Run the objective on the point ``vals`` (``{label: value}``, choices as indices).
+    def evaluate(
+        self, config: Mapping[str, Any], ctrl: Ctrl | None = None, attach_attachments: bool = True
+    ) -> dict[str, Any]:
+        """Hyperopt's ``Domain.evaluate``: the objective's result dict at the point ``config``
+        (``{label: value}``, choices as indices). What the objective raises is raised, as is an
+        invalid result (:class:`InvalidResult` and its kinds). The result's ``attachments`` go to
+        ``ctrl.attachments`` when ``attach_attachments`` and a ``ctrl`` are given, else they stay
+        in the result."""
+        outcome = self.outcome(config, ctrl)
+        if outcome.exception is not None:
+            raise outcome.exception
+        result = dict(outcome.result)
+        if outcome.attachments:
+            if attach_attachments and ctrl is not None:
+                ctrl.attachments.update(outcome.attachments)
+            else:
+                result["attachments"] = dict(outcome.attachments)
+        return result
+
+    def outcome(self, vals: Mapping[str, Any], ctrl: Ctrl | None = None) -> Outcome:
+        """Run the objective on the point ``vals`` (``{label: value}``, choices as indices): what
+        executors call, an objective's failure being a result rather than an exception.
 
         A ``pass_expr_memo_ctrl`` objective gets ``ctrl`` (a bare :class:`Ctrl` if none is
         given); what it puts in ``ctrl.attachments`` becomes the trial's attachments."""

@@ -14,6 +14,7 @@ value itself (its bounds are in log space), ``randint``/``uniformint``/choice va
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import math
 import numbers
@@ -348,6 +349,12 @@ class Space:
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(p.label for p in self.params)
+
+    @functools.cached_property
+    def sorted_labels(self) -> tuple[str, ...]:
+        """The labels sorted: the key order of the ``{label: ...}`` dicts Hyperopt hands out (a
+        trial's ``misc['vals']``, ``best``, ``trials.argmin``, ``trials.vals``)."""
+        return tuple(sorted(self.labels))
 
     def param(self, label: str) -> Param:
         for p in self.params:

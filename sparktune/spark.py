@@ -41,7 +41,8 @@ class SparkTrials(Trials):
     ----------
     parallelism:
         Trials run at once. Default: every task slot of the cluster (cores / ``spark.task.cpus``,
-        divided by ``cpus_per_trial``). A larger request is reduced to the slots, with a warning.
+        divided by ``cpus_per_trial``); also for 0 or less, with a warning, as Hyperopt. A larger
+        request is reduced to the slots, with a warning.
     timeout:
         Seconds for a whole ``fmin`` run; running trials are cancelled when it expires.
     loss_threshold:
@@ -73,6 +74,15 @@ class SparkTrials(Trials):
         result_channel: str = "auto",
     ) -> None:
         super().__init__()
+        if isinstance(parallelism, numbers.Integral) and not isinstance(parallelism, bool) and parallelism <= 0:
+            # Hyperopt documents a non-positive parallelism as "Spark's default".
+            warnings.warn(
+                f"SparkTrials: parallelism={parallelism} is not positive; using every task slot of the "
+                "cluster (pass parallelism=None for that)",
+                UserWarning,
+                stacklevel=2,
+            )
+            parallelism = None
         _positive("parallelism", parallelism, integer=True)
         _positive("timeout", timeout)
         _positive("trial_timeout", trial_timeout)

@@ -27,6 +27,7 @@ from . import journal as _journal
 from .exceptions import AllTrialsFailed, InvalidArgumentError, InvalidTrial
 from .history import History, HistoryView
 from .objective import DOMAIN_CMD, STATUS_FAIL, STATUS_NEW, STATUS_OK, ErrorInfo, Outcome, _as_loss
+from .utils import coarse_utcnow
 
 if TYPE_CHECKING:
     from .executors import Executor
@@ -74,12 +75,6 @@ JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}
 #: Start of the reason of every trial that ``fmin`` cancels when it stops; such trials run again
 #: when the run is resumed.
 CANCELLED_BY_FMIN = "cancelled by fmin"
-
-
-def _now() -> dt.datetime:
-    # Hyperopt stores naive UTC datetimes (truncated to milliseconds, as MongoDB would).
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass
@@ -364,8 +359,8 @@ class Trials:
         with self._lock:
             record = self.trial(tid)
             self._set_state(record, TrialState.RUNNING)
-            record.book_time = record.book_time or _now()
-            record.refresh_time = _now()
+            record.book_time = record.book_time or coarse_utcnow()
+            record.refresh_time = coarse_utcnow()
             record.worker = worker
             record.result = {"status": "running"}
             self._changed(record)
@@ -376,8 +371,8 @@ class Trials:
             self._set_state(record, TrialState.DONE if outcome.error is None else TrialState.ERROR)
             record.result = outcome.result
             record.error = outcome.error
-            record.book_time = record.book_time or _now()
-            record.refresh_time = _now()
+            record.book_time = record.book_time or coarse_utcnow()
+            record.refresh_time = coarse_utcnow()
             record.worker = worker or record.worker
             if outcome.attachments:
                 self._attachments.setdefault(tid, {}).update(outcome.attachments)
@@ -392,7 +387,7 @@ class Trials:
                 return
             self._set_state(record, TrialState.CANCEL)
             record.result = {"status": STATUS_FAIL, "failure": {"type": "TrialCancelled", "message": reason}}
-            record.refresh_time = _now()
+            record.refresh_time = coarse_utcnow()
             self._changed(record)
         self._notify(record)
 

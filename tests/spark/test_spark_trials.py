@@ -316,6 +316,9 @@ def test_parallelism_is_limited_to_the_slots_with_a_warning(classic: Any) -> Non
         warnings.simplefilter("error")
         assert SparkTrials(parallelism=1, spark_session=classic).parallelism == 1
         assert SparkTrials(spark_session=classic, cpus_per_trial=2).parallelism == 1
+    for given in (0, -1):  # Hyperopt documents a non-positive parallelism as Spark's default
+        with pytest.warns(UserWarning, match=f"parallelism={given} is not positive; using every task slot"):
+            assert SparkTrials(parallelism=given, spark_session=classic).parallelism == 2
 
 
 def test_the_active_session_is_used_by_default(classic: Any) -> None:

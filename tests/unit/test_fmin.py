@@ -29,6 +29,8 @@ from sparktune import (
     JOB_STATE_RUNNING,
     STATUS_FAIL,
     STATUS_OK,
+    Ctrl,
+    Domain,
     Trials,
     early_stop,
     fmin,
@@ -577,3 +579,19 @@ def test_a_custom_algorithm_written_as_for_hyperopt() -> None:
     assert best == {"x": 0.0, "c": 0} and trials.vals == {"x": [0.0, 1.0, 2.0, 3.0], "c": [0, 1, 0, 1]}
     assert base.spec_from_misc(trials.trials[1]["misc"]) == {"x": 1.0, "c": 1}
     assert base.miscs_to_idxs_vals(trials.miscs, keys=["x"]) == ({"x": [0, 1, 2, 3]}, {"x": [0.0, 1.0, 2.0, 3.0]})
+
+
+def test_domain_evaluate_is_hyperopts() -> None:
+    """``Domain.evaluate(config, ctrl)`` returns the result dict and raises what the objective raises."""
+    space = {"x": hp.uniform("x", -1, 1)}
+    domain = Domain(lambda p: {"loss": p["x"] ** 2, "status": STATUS_OK, "attachments": {"a": b"1"}}, space)
+    ctrl = Ctrl(Trials())
+    assert domain.evaluate({"x": 0.5}, ctrl) == {"loss": 0.25, "status": STATUS_OK}
+    assert ctrl.attachments == {"a": b"1"}
+    kept = domain.evaluate({"x": 0.5}, ctrl, attach_attachments=False)
+    assert kept == {"loss": 0.25, "status": STATUS_OK, "attachments": {"a": b"1"}}
+    assert Domain(lambda p: p["x"], space).evaluate({"x": 0.5}) == {"loss": 0.5, "status": STATUS_OK}
+    with pytest.raises(ZeroDivisionError):
+        Domain(lambda p: 1 / 0, space).evaluate({"x": 0.5}, ctrl)
+    with pytest.raises(InvalidResult):
+        Domain(lambda p: None, space).evaluate({"x": 0.5}, ctrl)

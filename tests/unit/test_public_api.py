@@ -12,7 +12,7 @@ HYPEROPT_NAMES = {
     "fmin", "hp", "rand", "Trials", "SparkTrials", "space_eval", "STATUS_OK", "STATUS_FAIL", "STATUS_NEW",
     "STATUS_RUNNING", "STATUS_SUSPENDED", "STATUS_STRINGS", "JOB_STATE_NEW", "JOB_STATE_RUNNING", "JOB_STATE_DONE",
     "JOB_STATE_ERROR", "JOB_STATES", "Domain", "Ctrl", "trials_from_docs", "fmin_pass_expr_memo_ctrl", "partial",
-    "early_stop", "exceptions", "pyll", "progress",
+    "early_stop", "exceptions", "pyll", "progress", "base", "utils",
 }  # fmt: skip
 
 
@@ -39,6 +39,13 @@ def test_import_is_light() -> None:
 
 
 def test_hyperopt_module_paths() -> None:
+    import sparktune as hpo  # code written for Hyperopt reaches these as attributes
+
+    assert hpo.base.spec_from_misc({"vals": {"x": [1.5], "y": []}}) == {"x": 1.5}
+    assert hpo.base.JOB_STATE_DONE == 2 and hpo.utils.coarse_utcnow().microsecond % 1000 == 0
+    from sparktune.exceptions import BadSearchSpace, DuplicateLabel, InvalidAnnotatedParameter
+
+    assert issubclass(DuplicateLabel, BadSearchSpace) and issubclass(InvalidAnnotatedParameter, ValueError)
     from sparktune.base import STATUS_OK, Trials  # noqa: F401
     from sparktune.early_stop import no_progress_loss  # noqa: F401
     from sparktune.fmin import generate_trials_to_calculate  # noqa: F401

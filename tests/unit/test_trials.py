@@ -192,6 +192,17 @@ def test_a_subclass_that_overrides_the_hooks_sees_every_trial() -> None:
     assert t.refreshed >= 4  # at the start and at least once a trial, as Hyperopt's fmin
 
 
+def test_dicts_of_labels_come_sorted_as_in_hyperopt() -> None:
+    space = {"z": hp.uniform("zeta", 0, 1), "a": hp.uniform("alpha", 0, 1), "m": hp.choice("mid", [0, 1])}
+    t = Trials()
+    best = fmin(lambda p: p["z"], space, algo=rand.suggest, max_evals=3, trials=t,
+                points_to_evaluate=[{"zeta": 0.5, "alpha": 0.5, "mid": 1}], rstate=np.random.default_rng(0),
+                show_progressbar=False)  # fmt: skip
+    keys = ["alpha", "mid", "zeta"]
+    assert list(best) == list(t.argmin) == list(t.vals) == list(t.idxs) == keys
+    assert [list(doc["misc"]["vals"]) for doc in t.trials] == [keys] * 3  # the given point, then proposals
+
+
 def test_bad_documents_are_refused() -> None:
     with pytest.raises(InvalidTrial, match="a trial needs 'tid'"):
         Trials().insert_trial_doc({"state": 0})

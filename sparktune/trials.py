@@ -649,9 +649,11 @@ class Trials:
     def specs(self) -> list[Any]:
         return [r.spec for r in self._records]
 
+    # results, losses() and statuses() read the documents, so that a result a user wrote into
+    # one (as Hyperopt allows) shows at once; best_trial and the algorithms see it after refresh().
     @property
     def results(self) -> list[dict[str, Any]]:
-        return [r.result for r in self._records]
+        return [d["result"] for d in self._docs]
 
     @property
     def miscs(self) -> list[dict[str, Any]]:
@@ -679,10 +681,10 @@ class Trials:
         return self.idxs_vals[1]
 
     def losses(self, bandit: Any = None) -> list[float | None]:
-        return [r.result.get("loss") for r in self._records]
+        return [d["result"].get("loss") for d in self._docs]
 
     def statuses(self, bandit: Any = None) -> list[str]:
-        return [str(r.result.get("status")) for r in self._records]
+        return [str(d["result"].get("status")) for d in self._docs]
 
     def trial_attachments(self, trial: Mapping[str, Any] | Trial) -> dict[str, Any]:
         """The attachments of one trial (a dict you may also write to)."""

@@ -153,6 +153,7 @@ def test_fmin_takes_in_edits_made_without_refresh_and_the_best_follows_edits() -
     t.refresh()
     assert t.best_trial["tid"] != best["tid"] and t.best_loss() == min(t.losses())
     t.trials[0]["result"] = {"status": STATUS_OK, "loss": -1.0}  # no refresh: fmin takes it in
+    assert t.losses()[0] == -1.0 and t.results[0]["loss"] == -1.0  # and these show it at once
     fmin(lambda x: x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=5, trials=t,
          rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
     assert t.best_trial["tid"] == t.trials[0]["tid"] and t.best_loss() == -1.0

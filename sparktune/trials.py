@@ -729,9 +729,14 @@ class Trials:
 
     @property
     def argmin(self) -> dict[str, int | float]:
-        """The best trial's point, ``{label: value}`` (choices as indices)."""
+        """The best trial's point, ``{label: value}`` (choices as indices): what ``fmin`` returns.
+
+        Floats come as numpy ``float64``, as Hyperopt gives them (code calls ``.astype`` or
+        ``.item()`` on them; ``float64`` is a ``float``, so float code and ``json`` keep working);
+        integers and choice indices as Python ints (Hyperopt's ``int64`` fails ``json.dumps``)."""
         best = self.best_trial
-        return dict(self._records[self._row[best["tid"]]].vals)
+        vals = self._records[self._row[best["tid"]]].vals
+        return {label: np.float64(v) if isinstance(v, float) else v for label, v in vals.items()}
 
     def best_loss(self) -> float | None:
         return None if self._best_row is None else self._records[self._best_row].loss

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import warnings
 from collections.abc import Mapping, Sequence
@@ -201,6 +202,9 @@ def test_dicts_of_labels_come_sorted_as_in_hyperopt() -> None:
                 show_progressbar=False)  # fmt: skip
     keys = ["alpha", "mid", "zeta"]
     assert list(best) == list(t.argmin) == list(t.vals) == list(t.idxs) == keys
+    # As Hyperopt's: floats are numpy float64 (numpy methods work), and json writes best.
+    assert best["zeta"].astype(int) == int(best["zeta"]) and type(best["mid"]) is int
+    assert json.loads(json.dumps(best)) == best
     assert [list(doc["misc"]["vals"]) for doc in t.trials] == [keys] * 3  # the given point, then proposals
 
 

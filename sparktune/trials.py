@@ -528,7 +528,7 @@ class Trials:
         records = [Trial.from_doc(doc) for doc in docs]  # all checked before any is added
         with self._lock:
             for record, doc in zip(records, docs, strict=True):
-                self._add(record, doc if type(doc) is dict else None)
+                self._add(record, doc if isinstance(doc, dict) else None)
         return [r.tid for r in records]
 
     def refresh(self) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "driver_only_type",
     "find_captured",
     "serialize_checked",
+    "serialize_with_broadcasts",
     "check_parallelism",
 ]
 
@@ -182,11 +183,14 @@ def _pickler_class() -> type:
         def __init__(self, file: io.BytesIO) -> None:
             super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
             self.driver_objects: list[Any] = []
+            self.broadcasts: list[Any] = []
 
         def reducer_override(self, obj: Any) -> Any:
             if driver_only_type(obj) is not None:
                 self.driver_objects.append(obj)
                 return _Placeholder, ()
+            if _is_broadcast(obj):
+                self.broadcasts.append(obj)  # pickled as usual: by its id
             return super().reducer_override(obj)
 
     return CheckingPickler
@@ -226,12 +230,24 @@ def _name(fn: Any) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__qualname__)
 
 
+def _is_broadcast(obj: object) -> bool:
+    """Whether ``obj`` is a pyspark broadcast variable (needs no pyspark)."""
+    cls = type(obj)
+    return cls.__name__ == "Broadcast" and cls.__module__.startswith("pyspark")
+
+
 def serialize_checked(obj: Any, fn: Any = None, *, where: str = "SparkTrials") -> bytes:
     """Cloudpickle ``obj`` for an executor, or raise :class:`SerializationError` naming the culprit.
 
     ``fn`` is the user's objective inside ``obj`` (``obj`` itself when not given); names in the
     message are paths from it. ``where`` names what needs the pickling, for the message.
     """
+    return serialize_with_broadcasts(obj, fn, where=where)[0]
+
+
+def serialize_with_broadcasts(obj: Any, fn: Any = None, *, where: str = "SparkTrials") -> tuple[bytes, list[Any]]:
+    """:func:`serialize_checked`, and the broadcast variables the pickle refers to: a pickle holds
+    only their ids, so every Spark job whose tasks unpickle it must carry them."""
     fn = obj if fn is None else fn
     buffer = io.BytesIO()
     pickler = _pickler_class()(buffer)
@@ -264,7 +280,7 @@ def serialize_checked(obj: Any, fn: Any = None, *, where: str = "SparkTrials") -
             f"executors: {detail}. Fix: create such objects (locks, open files, connections, clients) inside the "
             "objective instead of capturing them, or import them from a module; or run with Trials() on the driver"
         ) from error
-    return buffer.getvalue()
+    return buffer.getvalue(), pickler.broadcasts
 
 
 def _user_stacklevel() -> int:

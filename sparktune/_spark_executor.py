@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._preflight import serialize_checked
+from ._preflight import serialize_with_broadcasts
 from ._spark_packing import PackSizer
 from ._spark_session import SessionFacts, cancel_tag, tag_jobs
 from ._spark_wire import ChannelClosed, recv_message, recv_token, send_message
@@ -165,14 +165,15 @@ def _outcome(report: WorkerReport) -> Outcome:
     return Outcome(result=result, attachments=attachments, error=None if error is None else ErrorInfo(*error))
 
 
-def serialize_domain(domain: Domain) -> tuple[bytes, str]:
-    """Pre-flight: ``(cloudpickled domain, content digest)``, once per run; fails before any Spark job.
+def serialize_domain(domain: Domain) -> tuple[bytes, str, list[Any]]:
+    """Pre-flight: ``(cloudpickled domain, content digest, broadcast variables it refers to)``, once
+    per run; fails before any Spark job.
 
     An objective that captures Spark driver objects or something unpicklable raises
     :class:`~sparktune.exceptions.SerializationError` naming what it captured.
     """
-    payload = serialize_checked(domain, domain.fn, where="SparkTrials")
-    return payload, hashlib.sha256(payload).hexdigest()[:32]
+    payload, broadcasts = serialize_with_broadcasts(domain, domain.fn, where="SparkTrials")
+    return payload, hashlib.sha256(payload).hexdigest()[:32], broadcasts
 
 
 class SparkExecutor:
@@ -194,7 +195,7 @@ class SparkExecutor:
     ) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
-        self._payload, self._digest = serialize_domain(domain)
+        self._payload, self._digest, self._broadcasts = serialize_domain(domain)
         self._session = session
         self._facts = facts
         self._parallelism = max(1, int(parallelism))
@@ -491,7 +492,10 @@ class SparkExecutor:
                 rdd = self._session.sparkContext.parallelize([0], 1)
                 if self._profile is not None:
                     rdd = rdd.withResources(self._profile)
-                return list(rdd.mapPartitions(functools.partial(as_rows, core)).collect())
+                # The job's function holds the broadcast variables the objective uses, so that
+                # Spark ships them with the job: the objective's pickle holds only their ids.
+                fn = functools.partial(as_rows, core, broadcasts=self._broadcasts)
+                return list(rdd.mapPartitions(fn).collect())
             frame = self._session.range(0, 1, 1, 1)
             fn = functools.partial(as_arrow, core)
             if self._profile is not None:

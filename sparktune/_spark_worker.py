@@ -210,8 +210,10 @@ def as_arrow(core: Callable[[], list[Row]], batches: Iterator[Any]) -> Iterator[
     yield pa.RecordBatch.from_pydict({"tid": tids, "payload": pa.array([r[1] for r in rows], pa.binary())})
 
 
-def as_rows(core: Callable[[], list[Row]], items: Iterator[Any]) -> Iterator[Row]:
-    """``mapPartitions`` adapter (RDD API, classic only: no SQL planning, no Arrow import)."""
+def as_rows(core: Callable[[], list[Row]], items: Iterator[Any], broadcasts: Sequence[Any] = ()) -> Iterator[Row]:
+    """``mapPartitions`` adapter (RDD API, classic only: no SQL planning, no Arrow import).
+    ``broadcasts`` is there only to travel with the job: Spark ships the broadcast variables that a
+    job's function refers to, and the objective's pickle needs them loaded."""
     for _ in items:
         pass
     yield from core()

@@ -103,14 +103,14 @@ def test_sklearn_search_ships_the_data_once_per_fit(classic: Any, monkeypatch: p
     from sparktune.integrations.sklearn import SparktuneSearchCV
 
     payloads: list[int] = []
-    original = _spark_executor.serialize_checked
+    original = _spark_executor.serialize_with_broadcasts
 
-    def counting(obj: Any, fn: Any = None, **kwargs: Any) -> bytes:
-        payload = original(obj, fn, **kwargs)
+    def counting(obj: Any, fn: Any = None, **kwargs: Any) -> tuple[bytes, list[Any]]:
+        payload, broadcasts = original(obj, fn, **kwargs)
         payloads.append(len(payload))
-        return payload
+        return payload, broadcasts
 
-    monkeypatch.setattr(_spark_executor, "serialize_checked", counting)
+    monkeypatch.setattr(_spark_executor, "serialize_with_broadcasts", counting)
     X, y = load_digits(return_X_y=True)
     trials = SparkTrials(parallelism=2, spark_session=classic)
     search = SparktuneSearchCV(LogisticRegression(max_iter=200), {"C": hp.loguniform("C", -4, 1)}, max_evals=6, cv=2,

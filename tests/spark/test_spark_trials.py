@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 import cloudpickle
+import numpy as np
 import pytest
 
 from sparktune import SparkTrials, fmin, hp, rand
@@ -79,6 +80,27 @@ def test_fmin_finds_the_minimum_and_counts(session: Any, channel: str) -> None:
     assert best["x"] == min(trials.trials, key=lambda t: t["result"]["loss"])["misc"]["vals"]["x"][0]
     workers = {t.worker for t in trials.records}
     assert all(w and "stage" in w for w in workers), workers  # ran in Spark tasks, not here
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_an_objective_reading_a_broadcast_variable(classic: Any, channel: str) -> None:
+    """Broadcasting a data set to the objective is the usual Spark idiom (Hyperopt's SparkTrials
+    runs it); the objective's pickle holds only the broadcast's id, so every job must carry it."""
+    data = classic.sparkContext.broadcast(np.arange(5.0))
+    big = classic.sparkContext.broadcast(os.urandom(3 * 1024 * 1024))  # with an objective shipped once
+
+    def objective(x: float) -> float:
+        return float(((data.value - x) ** 2).sum()) + len(big.value) % 7
+
+    try:
+        for max_evals in (6, 10):  # a second run on the same SparkTrials: workers already warm
+            trials = SparkTrials(spark_session=classic, result_channel=channel)
+            fmin(objective, hp.uniform("x", 0, 4), algo=rand.suggest, max_evals=max_evals, trials=trials,
+                 show_progressbar=False, rstate=0)  # fmt: skip
+            assert trials.count_successful_trials() == max_evals, [r.error for r in trials.records]
+    finally:
+        data.destroy()
+        big.destroy()
 
 
 def test_a_large_objective_is_shipped_once_on_the_spark_channel(session: Any, caplog: pytest.LogCaptureFixture) -> None:

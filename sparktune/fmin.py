@@ -37,11 +37,30 @@ from .objective import Domain
 from .space import space_eval
 from .trials import CANCELLED_BY_FMIN, Trial, Trials, TrialState
 
-__all__ = ["fmin", "fmin_pass_expr_memo_ctrl", "generate_trials_to_calculate", "space_eval"]
+__all__ = [
+    "FMIN_CANCELLED_REASON_EARLY_STOPPING",
+    "FMIN_CANCELLED_REASON_TIMEOUT",
+    "FMIN_CANCELLED_REASON_USER",
+    "fmin",
+    "fmin_pass_expr_memo_ctrl",
+    "generate_trials_to_calculate",
+    "space_eval",
+]
 
 logger = logging.getLogger(__name__)
 
 Algo = Callable[..., Sequence[Mapping[str, Any]]]
+
+#: ``trials.fmin_cancelled_reason`` after a run that stopped early: Hyperopt's SparkTrials texts.
+FMIN_CANCELLED_REASON_TIMEOUT = "fmin run timeout"
+FMIN_CANCELLED_REASON_EARLY_STOPPING = "early stopping condition"
+FMIN_CANCELLED_REASON_USER = "fmin run cancelled by user"
+_CANCELLED_REASONS = {
+    "timeout": FMIN_CANCELLED_REASON_TIMEOUT,
+    "early_stop_fn": FMIN_CANCELLED_REASON_EARLY_STOPPING,
+    "loss_threshold": FMIN_CANCELLED_REASON_EARLY_STOPPING,
+    "interrupted": FMIN_CANCELLED_REASON_USER,
+}
 
 #: Stops the run asked for, after which trials that can still finish are waited for, at most
 #: ``_SETTLE_S`` seconds (Spark jobs carrying several short trials: killing one loses the trials it
@@ -228,11 +247,13 @@ def fmin(
             loss_threshold=loss_threshold, early_stop_fn=early_stop_fn,
             catch=catch_eval_exceptions or not trials.errors_stop_fmin,
         )  # fmt: skip
+        trials._fmin_cancelled_reason = None
         try:
             with progress_factory(initial=len(trials), total=None if max_evals is None else limit) as bar:
                 loop.run(bar)
         finally:
             executor.close()
+            trials._fmin_cancelled_reason = _CANCELLED_REASONS.get(loop.stop_reason or "")
     except (JournalError, SerializationError) as err:
         setattr(err, "trials", trials)  # noqa: B010  # the in-memory history, for the caller to save
         raise

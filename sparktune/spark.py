@@ -17,10 +17,16 @@ from typing import Any
 
 from ._preflight import check_parallelism
 from .exceptions import InvalidArgumentError
+from .fmin import FMIN_CANCELLED_REASON_EARLY_STOPPING, FMIN_CANCELLED_REASON_TIMEOUT, FMIN_CANCELLED_REASON_USER
 from .objective import Domain
 from .trials import Trials, TrialState
 
-__all__ = ["SparkTrials"]
+__all__ = [
+    "FMIN_CANCELLED_REASON_EARLY_STOPPING",
+    "FMIN_CANCELLED_REASON_TIMEOUT",
+    "FMIN_CANCELLED_REASON_USER",
+    "SparkTrials",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -232,6 +232,7 @@ class Trials:
         self._unjournaled: set[int] = set()
         self._space_info: dict[str, Any] = {}
         self._run_seed: int | None = None  # the base seed of the last fmin on these trials
+        self._fmin_cancelled_reason: str | None = None
         self.attachments: dict[str, Any] = {}
 
     # ----- pickling: locks and open files stay behind -------------------------------------
@@ -249,6 +250,7 @@ class Trials:
         self.__dict__.setdefault("_listeners", [])
         self.__dict__.setdefault("_batch", None)
         self.__dict__.setdefault("_run_seed", None)
+        self.__dict__.setdefault("_fmin_cancelled_reason", None)
 
     # ----- listeners ---------------------------------------------------------------------------
 
@@ -737,6 +739,13 @@ class Trials:
         best = self.best_trial
         vals = self._records[self._row[best["tid"]]].vals
         return {label: np.float64(v) if isinstance(v, float) else v for label, v in vals.items()}
+
+    @property
+    def fmin_cancelled_reason(self) -> str | None:
+        """Why the last ``fmin`` on these trials stopped before ``max_evals`` (Hyperopt's
+        SparkTrials texts: ``"fmin run timeout"``, ``"early stopping condition"``, also for
+        ``loss_threshold``, ``"fmin run cancelled by user"``), else ``None``."""
+        return self._fmin_cancelled_reason
 
     def best_loss(self) -> float | None:
         return None if self._best_row is None else self._records[self._best_row].loss

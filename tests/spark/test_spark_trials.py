@@ -19,6 +19,7 @@ import pytest
 from sparktune import SparkTrials, fmin, hp, rand
 from sparktune.early_stop import no_progress_loss
 from sparktune.exceptions import AllTrialsFailed, SerializationError, SparktuneError
+from sparktune.spark import FMIN_CANCELLED_REASON_EARLY_STOPPING, FMIN_CANCELLED_REASON_TIMEOUT
 from sparktune.trials import TrialState
 
 # The objectives below must reach the executors, which cannot import this test module.
@@ -222,6 +223,7 @@ def test_timeout_cancels_running_trials_and_session_stays_usable(session: Any, c
     with pytest.raises(AllTrialsFailed, match="TrialCancelled"):  # no trial finished: no best point
         fmin(faulty, hp.uniform("x", 6, 7), algo=rand.suggest, max_evals=10, trials=trials, show_progressbar=False)
     assert trials.count_cancelled_trials() >= trials.parallelism  # running, and queued on the spark channel
+    assert trials.fmin_cancelled_reason == FMIN_CANCELLED_REASON_TIMEOUT
     assert trials.count_successful_trials() == 0
     assert active_jobs(session) == []
     assert_session_usable(session, channel)
@@ -268,12 +270,14 @@ def test_loss_threshold_and_early_stop(classic: Any) -> None:
     assert trials.count_successful_trials() >= 1
     assert trials.count_total_trials() < 50
     assert trials.trial(1).state is TrialState.CANCEL  # the long one was stopped, not awaited
+    assert trials.fmin_cancelled_reason == FMIN_CANCELLED_REASON_EARLY_STOPPING
     trials = SparkTrials(spark_session=classic)
     fmin(
         lambda x: 1.0, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=200, trials=trials,
         early_stop_fn=no_progress_loss(5), show_progressbar=False,
     )  # fmt: skip
     assert trials.count_total_trials() < 200
+    assert trials.fmin_cancelled_reason == "early stopping condition"
 
 
 def test_interrupt_cancels_running_trials(classic: Any) -> None:

@@ -121,6 +121,9 @@ def test_timeout_stops_a_running_trial() -> None:
     assert [t["state"] for t in trials.trials] == [JOB_STATE_DONE, JOB_STATE_CANCEL]
     assert trials.trials[1]["result"]["failure"]["type"] == "TrialCancelled"
     assert best == trials.argmin
+    assert trials.fmin_cancelled_reason == "fmin run timeout"  # Hyperopt's SparkTrials text
+    run(fn=lambda x: x, max_evals=12, trials=trials)
+    assert trials.fmin_cancelled_reason is None  # a run that reached max_evals
 
 
 def test_trials_run_on_the_calling_thread_with_or_without_a_timeout() -> None:

@@ -530,7 +530,12 @@ class Trials:
         records = [Trial.from_doc(doc) for doc in docs]  # all checked before any is added
         with self._lock:
             for record, doc in zip(records, docs, strict=True):
-                self._add(record, doc if isinstance(doc, dict) else None)
+                if not isinstance(doc, dict):
+                    self._add(record)
+                    continue
+                if isinstance(doc.get("result"), dict) and doc["result"]:
+                    record.result = doc["result"]  # shared, as the document is (also by another Trials)
+                self._add(record, doc)
         return [r.tid for r in records]
 
     def refresh(self) -> None:

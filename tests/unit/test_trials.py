@@ -160,6 +160,21 @@ def test_fmin_takes_in_edits_made_without_refresh_and_the_best_follows_edits() -
     assert t.best_trial["tid"] == t.trials[0]["tid"] and t.best_loss() == -1.0
 
 
+def test_documents_shared_with_another_trials_are_not_taken_for_edits() -> None:
+    t = Trials()
+    fmin(lambda x: x, hp.uniform("x", 0, 1), algo=rand.suggest, max_evals=4, trials=t,
+         rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
+    copy = trials_from_docs(t.trials)  # Hyperopt's way to copy trials: the documents are shared
+    seen: list[int] = []
+    t.add_listener(lambda record: seen.append(record.tid))
+    t.refresh()
+    copy.refresh()
+    assert seen == [] and copy.losses() == t.losses() and copy.best_trial["tid"] == t.best_trial["tid"]
+    _tell(copy, copy.trials[0], -1.0)  # an edit through one is an edit of both, as in Hyperopt
+    t.refresh()
+    assert seen == [t.trials[0]["tid"]] and t.best_loss() == copy.best_loss() == -1.0
+
+
 def test_bad_document_edits_are_refused_naming_the_trial() -> None:
     t = Trials()
     t.insert_trial_doc({"tid": 0, "misc": {"tid": 0, "vals": {"x": [1.0]}}, "result": {"status": "new"}})
